@@ -1,0 +1,69 @@
+"""Result types that flow out of the pipeline: evidence cues and the Decision."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Route(str, Enum):
+    """Which path a clip took through confidence routing."""
+
+    CONFIDENT = "confident"
+    DELEGATED = "delegated"
+
+
+ReasonerName = Literal["acoustic", "rules", "llm"]
+
+
+class Cue(BaseModel):
+    """One piece of feature-level evidence for a clip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feature: str = Field(description="feature column, e.g. 'prosody.speech_rate'")
+    name: str = Field(description="human name, e.g. 'speaking rate'")
+    value: float = Field(description="raw value in `unit`")
+    unit: str
+    z: float = Field(description="z-score against the speaker's own baseline")
+    direction: Literal["high", "low"]
+    supports: str | None = Field(default=None, description="class this cue points to")
+    attribution: float = Field(default=0.0, description="model's signed contribution to its decision")
+    text_en: str
+    text_vi: str
+
+
+class ClipEvidence(BaseModel):
+    """All feature values of one clip plus its strongest cues."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clip_id: str
+    values: dict[str, float] = Field(description="raw feature values by column")
+    z: dict[str, float] = Field(description="speaker-normalised z-scores by column")
+    cues: list[Cue] = Field(default_factory=list, description="strongest cues, strongest first")
+
+
+class Decision(BaseModel):
+    """The one output shape of the pipeline for one clip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clip_id: str
+    path: str | None = None
+    speaker: str | None = None
+    split: str | None = None
+    true_label: str | None = None
+    label: str
+    probabilities: dict[str, float]
+    acoustic_label: str
+    confidence: float
+    route: Route
+    reasoner: ReasonerName
+    evidence: list[Cue] = Field(default_factory=list)
+    rationale: str = ""
+    rules_applied: list[str] = Field(default_factory=list)
+    fallback: bool = False
+    fallback_reason: str | None = None

@@ -1,0 +1,47 @@
+"""The reasoner interface: the pipeline holds one and does not know which."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vietser.decision import ClipEvidence, ReasonerName
+
+
+class ReasoningRequest(BaseModel):
+    """What a reasoner sees about one ambiguous clip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: ClipEvidence
+    probabilities: dict[str, float]
+    transcript: str | None = None
+
+
+class ReasoningResult(BaseModel):
+    """A reasoner's answer for one clip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    rules_used: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    reasoner: ReasonerName
+    fallback: bool = False
+    fallback_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cached: bool = False
+
+
+class Reasoner(Protocol):
+    """Decides ambiguous clips from their evidence."""
+
+    name: ReasonerName
+
+    def reason(self, requests: Sequence[ReasoningRequest]) -> list[ReasoningResult]:
+        """Answer every request, in order; never drops one (failures fall back, flagged)."""
+        ...
