@@ -1,0 +1,401 @@
+"""Manifests: one row per clip with its audio path, label, speaker and split.
+
+A manifest file is CSV or JSON Lines (chosen by suffix) with the columns
+``path, label, speaker, split`` and optionally ``transcript`` and
+``annotator_<name>``. Relative paths resolve against the manifest's folder.
+Labels are mapped onto calm / angry / panic by a label mapping that extends
+:data:`DEFAULT_LABEL_MAP`; a label mapped to ``None`` leaves its rows out.
+
+Example::
+
+    frame = load_manifest("data/manifest.csv", label_map={"happy": None})
+    write_manifest(assign_speaker_splits(frame, seed=1), "data/resplit.csv")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from vietser.errors import ConfigError, ManifestError
+from vietser.labels import CLASSES, SPLITS, VIETNAMESE_NAMES
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split")
+ANNOTATOR_PREFIX = "annotator_"
+MAX_LISTED = 10
+
+LabelMapSpec = Mapping[str, str | None] | str | Path | Sequence[str]
+
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_DROP_WORDS = ("", "none", "null", "drop", "-")
+
+DEFAULT_LABEL_MAP: Mapping[str, str] = {
+    **{name: name for name in CLASSES},
+    "neutral": "calm",
+    "anger": "angry",
+    "fear": "panic",
+    "fearful": "panic",
+    "scared": "panic",
+    "afraid": "panic",
+    **{vietnamese: name for name, vietnamese in VIETNAMESE_NAMES.items()},
+    # The same words typed without diacritics, and common Vietnamese synonyms.
+    "binh tinh": "calm",
+    "trung tính": "calm",
+    "tuc gian": "angry",
+    "giận dữ": "angry",
+    "hoang loan": "panic",
+    "hoảng sợ": "panic",
+    "sợ hãi": "panic",
+}
+
+
+def label_key(value: str) -> str:
+    """Normal form of a label for lookups: NFC, case-folded, single spaces.
+
+    NFC matters for Vietnamese: the same word may arrive precomposed or with
+    combining diacritics depending on the keyboard that typed it.
+    """
+    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
+
+
+_DEFAULT_KEYS = {label_key(key): target for key, target in DEFAULT_LABEL_MAP.items()}
+_CLASS_NAMES = {label_key(name): name for name in CLASSES} | {
+    label_key(vietnamese): name for name, vietnamese in VIETNAMESE_NAMES.items()
+}
+
+
+def parse_label_map(spec: LabelMapSpec) -> dict[str, str | None]:
+    """Read a label mapping ``{source label: class or None}`` from any usual form.
+
+    Args:
+        spec: a mapping; a YAML/JSON file holding one; a string of
+            ``source=target`` pairs separated by commas; or a list of such
+            strings. A target of ``none``, ``drop``, ``-`` or nothing maps
+            the source to ``None`` (leave those clips out).
+
+    Returns:
+        Keys in :func:`label_key` form, targets one of CLASSES or None.
+
+    Raises:
+        ConfigError: unreadable file, malformed pair or unknown target class.
+    """
+    if isinstance(spec, Mapping):
+        pairs = list(spec.items())
+    elif isinstance(spec, Path) or (isinstance(spec, str) and "=" not in spec):
+        pairs = list(_read_label_map_file(Path(spec)).items())
+    else:
+        items = [spec] if isinstance(spec, str) else list(spec)
+        pairs = [_split_pair(part) for item in items for part in item.split(",") if part.strip()]
+    return {label_key(str(source)): _target_class(source, target) for source, target in pairs}
+
+
+def _read_label_map_file(path: Path) -> Mapping[str, str | None]:
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"label map file not found: {path}. Give a YAML/JSON file or pairs like 'happy=calm,sad=none'."
+        ) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read label map {path}: {exc}") from exc
+    if not isinstance(content, Mapping):
+        found = type(content).__name__
+        raise ConfigError(f"label map {path} must hold a mapping 'source label: class', found {found}.")
+    return content
+
+
+def _split_pair(text: str) -> tuple[str, str]:
+    source, sep, target = text.partition("=")
+    if not sep or not source.strip():
+        raise ConfigError(f"label map entry {text.strip()!r} is not of the form source=target (e.g. happy=calm).")
+    return source, target
+
+
+def _target_class(source: object, target: object) -> str | None:
+    if target is None or (isinstance(target, str) and label_key(target) in _DROP_WORDS):
+        return None
+    name = _CLASS_NAMES.get(label_key(str(target)))
+    if name is None:
+        raise ConfigError(
+            f"label map sends {source!r} to {target!r}, which is not a class. "
+            f"Use one of {', '.join(CLASSES)} (or none to leave those clips out)."
+        )
+    return name
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    if len(items) > MAX_LISTED:
+        shown += f" and {len(items) - MAX_LISTED} more"
+    return shown
+
+
+def _rows_with(frame: pd.DataFrame, mask: pd.Series, column: str) -> str:
+    selected = frame.loc[mask]
+    return _listing([f"row {row} ({value!r})" for row, value in zip(selected["_row"], selected[column])])
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in _JSONL_SUFFIXES:
+        return "jsonl"
+    raise ManifestError(f"{path}: unknown manifest format {suffix!r}; name the file .csv or .jsonl.")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError as exc:
+        raise ManifestError(f"{path}: manifest is empty; it needs a header row and one row per clip.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot parse as UTF-8 CSV ({exc}).") from exc
+    table.columns = [str(column).strip() for column in table.columns]
+    table["_row"] = np.arange(1, len(table) + 1)
+    return table
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{path}: line {number} is not valid JSON ({exc.msg}).") from exc
+        if not isinstance(record, dict):
+            raise ManifestError(f"{path}: line {number} must be a JSON object with path, label, speaker, split.")
+        cells = {str(key).strip(): "" if value is None else str(value) for key, value in record.items()}
+        records.append({**cells, "_row": number})
+    table = pd.DataFrame.from_records(records)
+    return table.fillna("") if len(table) else table
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    reader = _read_csv if _format_of(path) == "csv" else _read_jsonl
+    try:
+        table = reader(path)
+    except FileNotFoundError as exc:
+        raise ManifestError(f"manifest file not found: {path}") from exc
+    if table.empty:
+        raise ManifestError(f"{path}: manifest has no rows; add one row per clip.")
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        found = [column for column in table.columns if column != "_row"]
+        raise ManifestError(
+            f"{path}: missing required column(s) {', '.join(missing)}; "
+            f"found {', '.join(found) or 'none'}. A manifest needs {', '.join(REQUIRED_COLUMNS)}."
+        )
+    return table
+
+
+def _map_labels(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> tuple[pd.DataFrame, list[str]]:
+    keys = table["label"].map(label_key)
+    unknown = ~keys.isin(list(mapping))
+    problems = []
+    if unknown.any():
+        problems.append(
+            f"unknown label(s) in {_rows_with(table, unknown, 'label')}. Classes are {', '.join(CLASSES)}; "
+            "map other labels with a label mapping, e.g. label_map={'happy': 'calm', 'sad': None} "
+            "(CLI: --label-map happy=calm,sad=none), where None leaves those rows out."
+        )
+    targets = keys.map(lambda key: mapping.get(key, ""))
+    kept = table.loc[targets.notna()].copy()
+    kept["label"] = targets[targets.notna()]
+    return kept, problems
+
+
+def _map_annotators(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> list[str]:
+    problems = []
+    for column in [c for c in table.columns if c.startswith(ANNOTATOR_PREFIX)]:
+        keys = table[column].map(label_key)
+        unknown = (keys != "") & ~keys.isin(list(mapping))
+        if unknown.any():
+            problems.append(
+                f"column {column}: unknown vote(s) in {_rows_with(table, unknown, column)}; "
+                "leave a cell empty for no vote or add the label to the label mapping."
+            )
+        table[column] = [mapping.get(key) if key else None for key in keys]
+    return problems
+
+
+def _check_cells(table: pd.DataFrame) -> list[str]:
+    problems = []
+    for column in ("path", "speaker"):
+        empty = table[column].str.strip() == ""
+        if empty.any():
+            rows = _listing([str(row) for row in table.loc[empty, "_row"]])
+            problems.append(f"empty {column} in row(s) {rows}; every clip needs one.")
+    table["split"] = table["split"].str.strip().str.lower()
+    unknown = ~table["split"].isin(SPLITS)
+    if unknown.any():
+        problems.append(f"unknown split value(s) in {_rows_with(table, unknown, 'split')}; use {', '.join(SPLITS)}.")
+    return problems
+
+
+def _check_paths(table: pd.DataFrame, check_files: bool) -> list[str]:
+    problems = []
+    named = table["path"].str.strip() != ""
+    duplicated = named & table["path"].duplicated(keep=False)
+    if duplicated.any():
+        problems.append(f"duplicate path(s) in {_rows_with(table, duplicated, 'clip_id')}; list each clip once.")
+    if check_files:
+        missing = named & ~table["path"].map(os.path.isfile)
+        if missing.any():
+            problems.append(
+                f"audio file(s) not found for {_rows_with(table, missing, 'path')}; relative paths resolve "
+                "against the manifest's folder (pass check_files=False to skip this check)."
+            )
+    return problems
+
+
+def _check_speakers(table: pd.DataFrame) -> list[str]:
+    known = table[table["split"].isin(SPLITS)]
+    splits = known.groupby("speaker")["split"].unique()
+    crossing = splits[splits.map(len) > 1]
+    if crossing.empty:
+        return []
+    named = [f"{speaker!r} ({', '.join(sorted(values))})" for speaker, values in crossing.items()]
+    return [
+        f"speaker(s) in more than one split: {_listing(named)}. Each speaker's clips must share one split "
+        "so evaluation is speaker-independent; fix the split column or reassign with assign_speaker_splits."
+    ]
+
+
+def _absolute(raw: str, folder: Path) -> str:
+    path = Path(raw.strip()).expanduser()
+    return os.path.abspath(path if path.is_absolute() else folder / path)
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    extras = [c for c in table.columns if c not in (*REQUIRED_COLUMNS, "clip_id", "transcript", "_row")]
+    annotators = [c for c in extras if c.startswith(ANNOTATOR_PREFIX)]
+    others = [c for c in extras if c not in annotators]
+    optional = ["transcript"] if "transcript" in table.columns else []
+    columns = ["clip_id", *REQUIRED_COLUMNS, *optional, *annotators, *others]
+    return table[columns].reset_index(drop=True)
+
+
+def load_manifest(
+    path: str | Path,
+    label_map: LabelMapSpec | None = None,
+    check_files: bool = True,
+) -> pd.DataFrame:
+    """Read and validate a manifest file.
+
+    Args:
+        path: a .csv or .jsonl manifest.
+        label_map: extra or overriding entries for :data:`DEFAULT_LABEL_MAP`
+            in any form :func:`parse_label_map` accepts.
+        check_files: also require every audio file to exist.
+
+    Returns:
+        Columns ``clip_id, path, label, speaker, split``, then ``transcript``
+        and ``annotator_*`` when present (missing vote = NA), then any other
+        columns as text. ``path`` is absolute; ``clip_id`` is the path as written.
+
+    Raises:
+        ManifestError: listing every problem found, with 1-based data row numbers.
+    """
+    manifest_path = Path(path)
+    table = _read_table(manifest_path)
+    mapping = {**_DEFAULT_KEYS, **parse_label_map(label_map or {})}
+    table, problems = _map_labels(table, mapping)
+    if table.empty and not problems:
+        raise ManifestError(f"{manifest_path}: the label mapping leaves no rows; map at least one label to a class.")
+    folder = Path(os.path.abspath(manifest_path.parent))
+    table["speaker"] = table["speaker"].str.strip()
+    table["clip_id"] = [Path(raw.strip()).as_posix() if raw.strip() else "" for raw in table["path"]]
+    table["path"] = [_absolute(raw, folder) if raw.strip() else "" for raw in table["path"]]
+    problems += _map_annotators(table, mapping)
+    problems += _check_cells(table)
+    problems += _check_paths(table, check_files)
+    problems += _check_speakers(table)
+    if problems:
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        raise ManifestError(f"{manifest_path} cannot be used (rows count data rows from 1):\n{listed}")
+    return _ordered(table)
+
+
+def _relative_path(value: str, folder: Path) -> str:
+    path = Path(value)
+    if path.is_absolute() and path.is_relative_to(folder):
+        return path.relative_to(folder).as_posix()
+    return path.as_posix()
+
+
+def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a manifest frame as CSV or JSONL (by suffix), paths relative to its folder where possible.
+
+    ``clip_id`` is not written: :func:`load_manifest` derives it from ``path``.
+    """
+    out = Path(path)
+    file_format = _format_of(out)
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        raise ManifestError(f"cannot write manifest {out}: frame lacks column(s) {', '.join(missing)}.")
+    folder = Path(os.path.abspath(out.parent))
+    table = frame.drop(columns=["clip_id"], errors="ignore").astype(object)
+    table = table.where(table.notna(), None)
+    table["path"] = [_relative_path(str(value), folder) for value in table["path"]]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if file_format == "csv":
+        table.to_csv(out, index=False, encoding="utf-8")
+    else:
+        lines = (json.dumps(record, ensure_ascii=False, default=str) for record in table.to_dict("records"))
+        out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return out
+
+
+def _split_sizes(n_speakers: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]:
+    def share(fraction: float) -> int:
+        return max(1, int(n_speakers * fraction + 0.5)) if fraction > 0 and n_speakers >= 2 else 0
+
+    n_dev, n_test = share(dev_fraction), share(test_fraction)
+    # At least one training speaker; with too few speakers dev gives way first.
+    while n_dev + n_test > n_speakers - 1:
+        if n_dev >= n_test and n_dev > 0:
+            n_dev -= 1
+        else:
+            n_test -= 1
+    return n_dev, n_test
+
+
+def assign_speaker_splits(
+    frame: pd.DataFrame,
+    dev_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return a copy of ``frame`` with ``split`` assigned by speaker.
+
+    Speakers (not clips) are shuffled with ``seed`` and dealt out so that the
+    number of speakers per split follows the fractions. Every split with a
+    positive fraction gets a speaker once there are three speakers; with two,
+    one trains and the other is held out for test (no dev); one speaker trains.
+    The result depends only on the set of speakers and ``seed``.
+    """
+    if "speaker" not in frame.columns:
+        raise ManifestError("cannot assign speaker splits: the frame has no speaker column.")
+    if min(dev_fraction, test_fraction) < 0 or dev_fraction + test_fraction >= 1:
+        raise ConfigError(
+            f"dev_fraction={dev_fraction} and test_fraction={test_fraction} must be non-negative "
+            "and leave a share for training (sum below 1)."
+        )
+    speakers = sorted(frame["speaker"].astype(str).unique())
+    n_dev, n_test = _split_sizes(len(speakers), dev_fraction, test_fraction)
+    order = np.random.default_rng(seed).permutation(len(speakers))
+    names = ["test"] * n_test + ["dev"] * n_dev + ["train"] * (len(speakers) - n_dev - n_test)
+    split_of = {speakers[index]: name for index, name in zip(order, names)}
+    result = frame.copy()
+    result["split"] = result["speaker"].astype(str).map(split_of)
+    return result
