@@ -1,0 +1,17 @@
+"""The `vietser` command line: thin commands that call the library and print with Rich."""
+
+from __future__ import annotations
+
+import typer
+
+from vietser.cli import data_commands
+
+app = typer.Typer(
+    name="vietser",
+    help="Human-guided speech emotion recognition (calm / angry / panic), Vietnamese first.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+data_commands.register(app)
+
+__all__ = ["app"]

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import parselmouth
+import pytest
+import soundfile as sf
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+from vietser.data.audio import file_sha256, load_audio
+from vietser.data.demo import DemoCorpus, make_demo_corpus
+from vietser.errors import ConfigError
+from vietser.labels import CLASSES, SPLITS
+
+ANNOTATORS = ["annotator_a", "annotator_b", "annotator_c"]
+VIETNAMESE_LETTERS = "ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
+    # Seed 1 gives spk02 the breathy "+f2" variant: reproducible only if espeak-ng's noise is seeded.
+    return make_demo_corpus(tmp_path_factory.mktemp("small"), n_speakers=3, clips_per_speaker=4, seed=1)
+
+
+@pytest.fixture(scope="module")
+def moderate(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """60 clips with measured loudness (dB) and median F0 (semitones re 100 Hz)."""
+    corpus = make_demo_corpus(tmp_path_factory.mktemp("moderate"), n_speakers=4, clips_per_speaker=15, seed=0, n_jobs=2)
+    manifest = pd.read_csv(corpus.manifest_path)
+    measures = [_measure(corpus.out_dir / path) for path in manifest["path"]]
+    return manifest.assign(rms_db=[m[0] for m in measures], f0_st=[m[1] for m in measures])
+
+
+def _measure(path: Path) -> tuple[float, float]:
+    audio = load_audio(path)
+    f0 = parselmouth.Sound(audio.samples.astype(np.float64), audio.sample_rate).to_pitch().selected_array["frequency"]
+    rms_db = 20 * np.log10(np.sqrt(np.mean(audio.samples**2)))
+    return float(rms_db), float(np.median(12 * np.log2(f0[f0 > 0] / 100)))
+
+
+def _hashes(corpus: DemoCorpus) -> dict[str, str]:
+    return {str(p.relative_to(corpus.out_dir)): file_sha256(p) for p in sorted(corpus.out_dir.rglob("*.wav"))}
+
+
+def _above_calm(frame: pd.DataFrame, column: str, label: str) -> float:
+    """Mean over speakers of (class mean - calm mean) for one speaker-relative measure."""
+    means = frame.groupby(["speaker", "label"])[column].mean().unstack()
+    return float((means[label] - means["calm"]).mean())
+
+
+def test_result_counts_clips_and_speakers(small: DemoCorpus) -> None:
+    assert small.n_clips == 12
+    assert small.speakers == ("spk01", "spk02", "spk03")
+    assert small.manifest_path == small.out_dir / "manifest.csv"
+
+
+def test_manifest_has_the_design_columns_and_valid_labels(small: DemoCorpus) -> None:
+    manifest = pd.read_csv(small.manifest_path)
+    assert list(manifest.columns) == ["path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity"]
+    assert set(manifest["label"]) <= set(CLASSES)
+    assert set(manifest[ANNOTATORS].to_numpy().ravel()) <= set(CLASSES)
+    assert manifest["intensity"].between(0, 1).all()
+    assert manifest["path"].iloc[2] == "audio/spk01/spk01_003.wav"
+
+
+def test_clips_are_16k_mono_pcm16_wavs_that_load(small: DemoCorpus) -> None:
+    manifest = pd.read_csv(small.manifest_path)
+    for path in manifest["path"]:
+        info = sf.info(small.out_dir / path)
+        assert (info.samplerate, info.channels, info.subtype) == (16_000, 1, "PCM_16")
+        assert 1.5 <= load_audio(small.out_dir / path).duration_s <= 4.5
+
+
+def test_transcripts_are_vietnamese_with_diacritics(small: DemoCorpus) -> None:
+    transcripts = pd.read_csv(small.manifest_path)["transcript"]
+    assert all(set(text.lower()) & set(VIETNAMESE_LETTERS) for text in transcripts)
+
+
+def test_every_split_has_its_own_speakers(small: DemoCorpus) -> None:
+    manifest = pd.read_csv(small.manifest_path)
+    assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
+    assert set(manifest["split"]) == set(SPLITS)
+
+
+def test_every_speaker_has_every_class(small: DemoCorpus) -> None:
+    manifest = pd.read_csv(small.manifest_path)
+    assert (manifest.groupby("speaker")["label"].nunique() == len(CLASSES)).all()
+
+
+def test_readme_says_the_corpus_is_synthetic(small: DemoCorpus) -> None:
+    readme = (small.out_dir / "README.md").read_text(encoding="utf-8")
+    assert "not human speech" in readme
+    assert "espeak-ng" in readme
+
+
+def test_same_seed_gives_byte_identical_corpus(small: DemoCorpus, tmp_path: Path) -> None:
+    again = make_demo_corpus(tmp_path, n_speakers=3, clips_per_speaker=4, seed=1)
+    assert again.manifest_path.read_bytes() == small.manifest_path.read_bytes()
+    assert _hashes(again) == _hashes(small)
+
+
+def test_parallel_rendering_gives_the_same_bytes(small: DemoCorpus, tmp_path: Path) -> None:
+    parallel = make_demo_corpus(tmp_path, n_speakers=3, clips_per_speaker=4, seed=1, n_jobs=2)
+    assert _hashes(parallel) == _hashes(small)
+
+
+def test_different_seed_gives_a_different_corpus(small: DemoCorpus, tmp_path: Path) -> None:
+    other = make_demo_corpus(tmp_path, n_speakers=3, clips_per_speaker=4, seed=7)
+    assert other.manifest_path.read_bytes() != small.manifest_path.read_bytes()
+    assert set(_hashes(other).values()).isdisjoint(_hashes(small).values())
+
+
+def test_too_few_speakers_raises_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="n_speakers >= 3"):
+        make_demo_corpus(tmp_path, n_speakers=2)
+
+
+def test_angry_and_panic_clips_are_louder_than_calm(moderate: pd.DataFrame) -> None:
+    assert _above_calm(moderate, "rms_db", "angry") > 2.0
+    assert _above_calm(moderate, "rms_db", "panic") > 1.0
+
+
+def test_angry_and_panic_clips_are_higher_pitched_than_calm(moderate: pd.DataFrame) -> None:
+    assert _above_calm(moderate, "f0_st", "angry") > 0.5
+    assert _above_calm(moderate, "f0_st", "panic") > _above_calm(moderate, "f0_st", "angry") + 0.5
+
+
+def test_simulated_annotators_agree_like_human_annotators(moderate: pd.DataFrame) -> None:
+    table, _ = aggregate_raters(moderate[ANNOTATORS].to_numpy())
+    assert 0.6 < fleiss_kappa(table) < 0.95
+
+
+def test_annotators_disagree_more_on_low_intensity_angry_and_panic(moderate: pd.DataFrame) -> None:
+    unanimous = moderate[ANNOTATORS].nunique(axis=1) == 1
+    aroused = moderate["label"] != "calm"
+    low = aroused & (moderate["intensity"] < 0.25)
+    high = aroused & (moderate["intensity"] > 0.5)
+    assert unanimous[low].mean() < unanimous[high].mean() - 0.2
