@@ -1,0 +1,366 @@
+"""The LLM reasoner: ambiguous clips are decided by an LLM reading their evidence under a rulebook.
+
+Each request becomes two chat messages rendered from Jinja2 templates
+(``prompts/system.md.j2`` and ``prompts/reasoner.md.j2``, either replaceable by
+a user file): the labels, the enabled rules, the clip's cues and key z-scores,
+the acoustic probabilities and the transcript as quoted data. Replies are
+validated (:mod:`vietser.llm.schema`); successful ones are logged and replayed
+from the SQLite call log (:mod:`vietser.llm.cache`). Any failure keeps the
+acoustic model's label, with ``fallback=True``, ``reasoner="acoustic"`` and the
+reason. Example::
+
+    config = LLMConfig(base_url="http://localhost:8000/v1", model="Qwen/Qwen2.5-7B-Instruct")
+    reasoner = LLMReasoner(config, default_rulebook())
+    results = reasoner.reason(requests)
+    reasoner.usage.cache_hits
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from vietser.decision import ClipEvidence, ReasonerName
+from vietser.errors import ConfigError
+from vietser.labels import CLASSES, VIETNAMESE_NAMES
+from vietser.llm.cache import CallRecord, ResponseCache, cache_key, default_cache_path
+from vietser.llm.client import ChatClient, ChatReply, LLMConfig
+from vietser.llm.schema import EMPTY_RESPONSE, LLMAnswer, ParsedAnswer, answer_json_schema, parse_answer
+from vietser.reasoning import ReasoningRequest, ReasoningResult
+from vietser.rules.rulebook import Rulebook, feature_info
+
+logger = logging.getLogger(__name__)
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+TRANSCRIPT_OPEN = "<<<TRANSCRIPT>>>"
+TRANSCRIPT_CLOSE = "<<<END TRANSCRIPT>>>"
+MAX_TRANSCRIPT_CHARS = 2000
+MAX_TABLE_ROWS = 24
+
+# Always shown when present: the interpretable prosody a listener would name.
+KEY_FEATURES = (
+    "prosody.f0_mean_st",
+    "prosody.f0_range_st",
+    "prosody.f0_slope_st_per_s",
+    "prosody.intensity_mean_db",
+    "prosody.intensity_range_db",
+    "prosody.speech_rate",
+    "prosody.pause_ratio",
+    "prosody.voiced_fraction",
+    "prosody.jitter_local",
+    "prosody.shimmer_local",
+    "prosody.hnr_db",
+)
+
+
+def quote_transcript(text: str) -> str:
+    """The transcript as one JSON-quoted line that cannot imitate the data delimiters.
+
+    Whitespace (newlines included) collapses to single spaces, angle brackets
+    become look-alikes ``‹ ›`` so no ``<<<...>>>`` marker survives, and JSON
+    quoting escapes quotes and backslashes.
+    """
+    flat = " ".join(text.split())[:MAX_TRANSCRIPT_CHARS]
+    return json.dumps(flat.replace("<", "‹").replace(">", "›"), ensure_ascii=False)
+
+
+def _z_of(evidence: ClipEvidence, column: str) -> float | None:
+    return evidence.z.get(column, evidence.z.get(f"z.{column}"))
+
+
+def z_table(evidence: ClipEvidence, columns: Sequence[str]) -> list[dict[str, str]]:
+    """Rows (name, value, z) for the cue features, then ``columns``, that have a finite z-score."""
+    ordered = dict.fromkeys([cue.feature for cue in evidence.cues] + list(columns))
+    rows = []
+    for column in ordered:
+        z = _z_of(evidence, column)
+        if z is None or not math.isfinite(z):
+            continue
+        name, unit = feature_info(column)
+        value = evidence.values.get(column)
+        shown = "" if value is None else f"{value:.3g} {unit}".rstrip()
+        rows.append({"name": name, "column": column, "value": shown, "z": f"{z:+.2f}"})
+    return rows[:MAX_TABLE_ROWS]
+
+
+class PromptBuilder:
+    """Renders the system and user messages for one request."""
+
+    def __init__(
+        self,
+        rulebook: Rulebook,
+        classes: Sequence[str] = CLASSES,
+        *,
+        system_template: Path | None = None,
+        user_template: Path | None = None,
+    ) -> None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(PROMPTS_DIR),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+        self._system = _template(env, system_template, "system.md.j2")
+        self._user = _template(env, user_template, "reasoner.md.j2")
+        rules = [rule for rule in rulebook.rules if rule.enabled]
+        condition_features = [c.feature for rule in rules for c in rule.when]
+        self._columns = list(dict.fromkeys(condition_features + list(KEY_FEATURES)))
+        self._context: dict[str, Any] = {
+            "labels": [{"name": c, "vi": VIETNAMESE_NAMES.get(c, c)} for c in classes],
+            "label_names": list(classes),
+            "rulebook": rulebook,
+            "rules": [
+                {
+                    "id": rule.id,
+                    "description": rule.describe(),
+                    "supports": rule.supports,
+                    "weight": f"{rule.weight:g}",
+                    "priority": rule.priority,
+                    "rationale": rule.rationale.en,
+                }
+                for rule in rules
+            ],
+            "transcript_open": TRANSCRIPT_OPEN,
+            "transcript_close": TRANSCRIPT_CLOSE,
+        }
+        self._classes = tuple(classes)
+        self._user_path = user_template
+        self._system_text = _render(self._system, self._context, system_template)
+        probe = ReasoningRequest(
+            evidence=ClipEvidence(clip_id="template-check", values={}, z={}),
+            probabilities={c: 1 / len(classes) for c in classes},
+            transcript="template check",
+        )
+        self.messages(probe)  # a broken user template fails here, not on the first clip
+
+    def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
+        """The chat messages for one request (the clip id is never shown to the model)."""
+        context = {
+            **self._context,
+            "cues": [cue.text_en for cue in request.evidence.cues],
+            "z_table": z_table(request.evidence, self._columns),
+            "probabilities": [{"label": c, "p": request.probabilities.get(c, 0.0)} for c in self._classes],
+            "transcript": None if request.transcript is None else quote_transcript(request.transcript),
+        }
+        user = _render(self._user, context, self._user_path)
+        return [{"role": "system", "content": self._system_text}, {"role": "user", "content": user}]
+
+
+def _template(env: jinja2.Environment, path: Path | None, packaged: str) -> jinja2.Template:
+    try:
+        if path is None:
+            return env.get_template(packaged)
+        return env.from_string(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read prompt template {path}: {exc.strerror or exc}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"prompt template {path or packaged} line {exc.lineno}: {exc.message}") from exc
+
+
+def _render(template: jinja2.Template, context: dict[str, Any], path: Path | None) -> str:
+    try:
+        return template.render(**context).strip() + "\n"
+    except jinja2.TemplateError as exc:
+        raise ConfigError(
+            f"prompt template {path or template.name} failed to render: {exc}; "
+            f"available variables: {', '.join(sorted(context))}"
+        ) from exc
+
+
+class LLMUsage(BaseModel):
+    """What the reasoner has spent so far; tokens and latency count live calls only."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    calls: int = 0
+    fallbacks: int = 0
+    failures: dict[str, int] = {}
+    dropped_rule_ids: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    mean_latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One answered request, for the usage summary; ``completion`` is ``None`` when replayed."""
+
+    attempts: int
+    failure: str | None
+    dropped_rule_ids: int
+    completion: ChatReply | None
+
+
+def _summarise(outcomes: Sequence[_Outcome]) -> LLMUsage:
+    live = [o.completion for o in outcomes if o.completion is not None]
+    failures: dict[str, int] = {}
+    for outcome in outcomes:
+        if outcome.failure is not None:
+            failures[outcome.failure] = failures.get(outcome.failure, 0) + 1
+    return LLMUsage(
+        requests=len(outcomes),
+        cache_hits=len(outcomes) - len(live),
+        calls=sum(o.attempts for o in outcomes),
+        fallbacks=sum(failures.values()),
+        failures=failures,
+        dropped_rule_ids=sum(o.dropped_rule_ids for o in outcomes),
+        prompt_tokens=sum(c.prompt_tokens for c in live),
+        completion_tokens=sum(c.completion_tokens for c in live),
+        mean_latency_s=fmean(c.latency_s for c in live) if live else 0.0,
+    )
+
+
+def acoustic_fallback(probabilities: dict[str, float], classes: Sequence[str], reason: str) -> ReasoningResult:
+    """The acoustic model's decision (first class wins ties), flagged as a fallback."""
+    label = max(classes, key=lambda c: probabilities.get(c, 0.0))
+    return ReasoningResult(
+        label=label,
+        confidence=min(max(probabilities.get(label, 0.0), 0.0), 1.0),
+        rationale=f"LLM answer unusable ({reason}); the acoustic model's label is kept.",
+        reasoner="acoustic",
+        fallback=True,
+        fallback_reason=reason,
+    )
+
+
+class LLMReasoner:
+    """Decides ambiguous clips with an LLM; never drops a clip (failures fall back, flagged)."""
+
+    name: ReasonerName = "llm"
+
+    def __init__(self, config: LLMConfig, rulebook: Rulebook, classes: Sequence[str] = CLASSES) -> None:
+        self.config = config
+        self.rulebook = rulebook
+        self.classes = tuple(classes)
+        self._prompts = PromptBuilder(
+            rulebook, self.classes, system_template=config.system_template, user_template=config.prompt_template
+        )
+        self._rule_ids = tuple(rule.id for rule in rulebook.rules if rule.enabled)
+        self._client = ChatClient(config)
+        self._params = self._client.request_params(answer_json_schema(self.classes, self._rule_ids))
+        self.cache = ResponseCache(config.cache_path or default_cache_path()) if config.use_cache else None
+        self._outcomes: list[_Outcome] = []
+        self._lock = threading.Lock()
+
+    @property
+    def usage(self) -> LLMUsage:
+        """Calls, cache hits, failures by reason, tokens and mean latency since construction."""
+        with self._lock:
+            return _summarise(self._outcomes)
+
+    def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
+        """The exact chat messages this reasoner sends for ``request``."""
+        return self._prompts.messages(request)
+
+    def reason(self, requests: Sequence[ReasoningRequest]) -> list[ReasoningResult]:
+        """Answer every request, in order, with at most ``config.concurrency`` calls in flight."""
+        if not requests:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.config.concurrency, len(requests))) as pool:
+            return list(pool.map(self._reason_one, requests))
+
+    def close(self) -> None:
+        """Close the call log."""
+        if self.cache is not None:
+            self.cache.close()
+
+    def _reason_one(self, request: ReasoningRequest) -> ReasoningResult:
+        messages = self._prompts.messages(request)
+        key = cache_key(messages, self._params)
+        replayed = self._replay(key)
+        if replayed is not None:
+            return replayed
+        completion = self._client.complete(messages, self._params)
+        parsed = (
+            ParsedAnswer(None, completion.error)
+            if completion.error is not None
+            else parse_answer(
+                completion.content,
+                classes=self.classes,
+                rule_ids=self._rule_ids,
+                refusal=completion.refusal,
+                finish_reason=completion.finish_reason,
+            )
+        )
+        self._log(key, messages, completion, parsed)
+        self._count(_Outcome(completion.attempts, parsed.failure, len(parsed.dropped_rule_ids), completion))
+        if parsed.answer is None:
+            # parse_answer names every failure; the default only satisfies the type.
+            reason = parsed.failure or EMPTY_RESPONSE
+            return acoustic_fallback(request.probabilities, self.classes, reason).model_copy(
+                update=_accounting(completion)
+            )
+        if parsed.dropped_rule_ids:
+            logger.info("LLM cited unknown rule ids %s; dropped them", ", ".join(parsed.dropped_rule_ids))
+        return _llm_result(parsed.answer, completion, cached=False)
+
+    def _replay(self, key: str) -> ReasoningResult | None:
+        """The logged successful answer for ``key``, re-checked against the current rulebook."""
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is None:
+            return None
+        parsed = parse_answer(hit.response, classes=self.classes, rule_ids=self._rule_ids)
+        if parsed.answer is None:
+            return None
+        self._count(_Outcome(0, None, len(parsed.dropped_rule_ids), None))
+        return _llm_result(parsed.answer, hit, cached=True)
+
+    def _log(
+        self,
+        key: str,
+        messages: list[dict[str, str]],
+        completion: ChatReply,
+        parsed: ParsedAnswer,
+    ) -> None:
+        if self.cache is None:
+            return
+        self.cache.add(
+            CallRecord(
+                key=key,
+                model=self.config.model,
+                request={"messages": messages, "params": self._params},
+                response=completion.content if completion.content is not None else completion.refusal,
+                parsed=parsed.answer.model_dump() if parsed.answer is not None else None,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                latency_s=completion.latency_s,
+                error=parsed.failure,
+            )
+        )
+
+    def _count(self, outcome: _Outcome) -> None:
+        with self._lock:
+            self._outcomes.append(outcome)
+
+
+def _accounting(spent: ChatReply | CallRecord) -> dict[str, Any]:
+    """Tokens and latency of the call (for a replay: of the original call)."""
+    return {
+        "prompt_tokens": spent.prompt_tokens,
+        "completion_tokens": spent.completion_tokens,
+        "latency_s": spent.latency_s,
+    }
+
+
+def _llm_result(answer: LLMAnswer, spent: ChatReply | CallRecord, cached: bool) -> ReasoningResult:
+    return ReasoningResult(
+        label=answer.label,
+        confidence=answer.confidence,
+        rules_used=answer.rules_used,
+        rationale=answer.rationale,
+        reasoner="llm",
+        cached=cached,
+        **_accounting(spent),
+    )

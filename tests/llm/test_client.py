@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from vietser.errors import ConfigError
+from vietser.llm.client import ChatClient, LLMConfig
+from vietser.llm.scripted_server import ScriptedOpenAIServer, delay, http_error, reply
+
+ServerFactory = Callable[..., ScriptedOpenAIServer]
+ConfigFactory = Callable[..., LLMConfig]
+MESSAGES = [{"role": "user", "content": "P(calm) = 0.9"}]
+SCHEMA: dict[str, Any] = {"type": "object"}
+
+
+def complete(config: LLMConfig):
+    client = ChatClient(config)
+    return client.complete(MESSAGES, client.request_params(SCHEMA))
+
+
+def test_from_env_is_none_without_a_base_url() -> None:
+    assert LLMConfig.from_env() is None
+
+
+def test_from_env_reads_endpoint_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIETSER_LLM_BASE_URL", "http://localhost:11434/v1")
+    monkeypatch.setenv("VIETSER_LLM_MODEL", "qwen2.5:7b")
+    config = LLMConfig.from_env(concurrency=8)
+    assert config is not None
+    assert (config.base_url, config.model, config.concurrency) == ("http://localhost:11434/v1", "qwen2.5:7b", 8)
+
+
+def test_from_env_without_a_model_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIETSER_LLM_BASE_URL", "http://localhost:8000/v1")
+    with pytest.raises(ConfigError, match="VIETSER_LLM_MODEL"):
+        LLMConfig.from_env()
+
+
+def test_from_env_with_a_bad_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIETSER_LLM_BASE_URL", "localhost:8000")
+    monkeypatch.setenv("VIETSER_LLM_MODEL", "m")
+    with pytest.raises(ConfigError, match="http"):
+        LLMConfig.from_env()
+
+
+def test_base_url_must_be_http_and_loses_its_trailing_slash() -> None:
+    assert LLMConfig(base_url="http://localhost:8000/v1/", model="m").base_url == "http://localhost:8000/v1"
+    with pytest.raises(ValueError, match="http"):
+        LLMConfig(base_url="localhost:8000/v1", model="m")
+
+
+def test_api_key_comes_from_the_named_variable_or_a_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = LLMConfig(base_url="http://localhost:8000/v1", model="m", api_key_env="MY_KEY")
+    assert config.api_key() == "not-needed"
+    monkeypatch.setenv("MY_KEY", "sk-test")
+    assert config.api_key() == "sk-test"
+
+
+def test_json_schema_mode_sends_a_strict_named_schema(
+    scripted_server: ServerFactory, make_config: ConfigFactory
+) -> None:
+    server = scripted_server([reply("calm")])
+    complete(make_config(server))
+    response_format = server.requests[0]["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"] == {"name": "emotion_decision", "schema": SCHEMA, "strict": True}
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("json_object", {"type": "json_object"}), ("none", None)])
+def test_weaker_structured_output_modes(
+    scripted_server: ServerFactory, make_config: ConfigFactory, mode: str, expected: dict | None
+) -> None:
+    server = scripted_server([reply("calm")])
+    complete(make_config(server, structured_output=mode))
+    assert server.requests[0].get("response_format") == expected
+
+
+def test_seed_temperature_and_max_tokens_are_sent(scripted_server: ServerFactory, make_config: ConfigFactory) -> None:
+    server = scripted_server([reply("calm")])
+    complete(make_config(server, seed=7, temperature=0.3, max_tokens=128))
+    body = server.requests[0]
+    assert (body["seed"], body["temperature"], body["max_tokens"]) == (7, 0.3, 128)
+
+
+def test_server_errors_are_retried_with_exponential_backoff(
+    scripted_server: ServerFactory, make_config: ConfigFactory
+) -> None:
+    server = scripted_server([http_error(500), http_error(502)])
+    completion = complete(make_config(server, max_retries=2, backoff_s=0.1))
+    assert completion.error is None and completion.content is not None
+    assert completion.attempts == 3 == server.request_count
+    first, second, third = server.arrival_times
+    assert second - first >= 0.1
+    assert third - second >= 0.2
+
+
+def test_persistent_server_error_is_reported_after_the_last_retry(
+    scripted_server: ServerFactory, make_config: ConfigFactory
+) -> None:
+    server = scripted_server([http_error(500)] * 3)
+    completion = complete(make_config(server, max_retries=2))
+    assert (completion.error, completion.attempts, completion.content) == ("http 500", 3, None)
+
+
+def test_client_errors_are_not_retried(scripted_server: ServerFactory, make_config: ConfigFactory) -> None:
+    server = scripted_server([http_error(400)])
+    completion = complete(make_config(server, max_retries=2))
+    assert (completion.error, completion.attempts, server.request_count) == ("http 400", 1, 1)
+
+
+def test_slow_server_times_out(scripted_server: ServerFactory, make_config: ConfigFactory) -> None:
+    server = scripted_server([delay(5.0)])
+    completion = complete(make_config(server, timeout_s=0.2))
+    assert completion.error == "timeout"
+    assert completion.latency_s < 2.0
+
+
+def test_timeout_is_retried_and_can_recover(scripted_server: ServerFactory, make_config: ConfigFactory) -> None:
+    server = scripted_server([delay(5.0)])
+    completion = complete(make_config(server, timeout_s=0.2, max_retries=1))
+    assert (completion.error, completion.attempts) == (None, 2)
+
+
+def test_unreachable_endpoint_is_a_connection_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = LLMConfig(base_url=f"http://127.0.0.1:{port}/v1", model="m", max_retries=1, backoff_s=0.01)
+    completion = complete(config)
+    assert (completion.error, completion.attempts) == ("connection error", 2)
+
+
+def test_usage_tokens_are_read_from_the_response(scripted_server: ServerFactory, make_config: ConfigFactory) -> None:
+    server = scripted_server([reply("calm")])
+    completion = complete(make_config(server))
+    assert completion.prompt_tokens > 0 and completion.completion_tokens > 0

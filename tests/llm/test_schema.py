@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vietser.labels import CLASSES
+from vietser.llm.schema import (
+    EMPTY_RESPONSE,
+    LABEL_NOT_IN_CLASSES,
+    MALFORMED_JSON,
+    REFUSAL,
+    SCHEMA_VIOLATION,
+    TRUNCATED,
+    ParsedAnswer,
+    answer_json_schema,
+    parse_answer,
+)
+
+RULES = ("panic-fast", "angry-loud")
+
+
+def answer(**fields: object) -> str:
+    base = {"label": "panic", "confidence": 0.7, "rules_used": ["panic-fast"], "rationale": "fast speech"}
+    return json.dumps({**base, **fields}, ensure_ascii=False)
+
+
+def parse(content: str | None, refusal: str | None = None, finish_reason: str | None = None) -> ParsedAnswer:
+    return parse_answer(content, classes=CLASSES, rule_ids=RULES, refusal=refusal, finish_reason=finish_reason)
+
+
+def test_valid_answer_is_accepted_as_given() -> None:
+    parsed = parse(answer())
+    assert parsed.failure is None
+    assert parsed.answer is not None
+    assert (parsed.answer.label, parsed.answer.confidence, parsed.answer.rules_used) == ("panic", 0.7, ["panic-fast"])
+
+
+@pytest.mark.parametrize("label", [" Angry ", "ANGRY", "tức giận"])
+def test_label_in_other_case_or_vietnamese_maps_onto_the_class(label: str) -> None:
+    parsed = parse(answer(label=label))
+    assert parsed.answer is not None and parsed.answer.label == "angry"
+
+
+def test_unknown_rule_ids_are_dropped_and_reported() -> None:
+    parsed = parse(answer(rules_used=["panic-fast", "made-up-rule"]))
+    assert parsed.answer is not None and parsed.answer.rules_used == ["panic-fast"]
+    assert parsed.dropped_rule_ids == ("made-up-rule",)
+
+
+def test_json_inside_a_markdown_fence_is_accepted() -> None:
+    parsed = parse(f"```json\n{answer()}\n```")
+    assert parsed.answer is not None and parsed.answer.label == "panic"
+
+
+def test_json_after_a_sentence_of_prose_is_accepted() -> None:
+    parsed = parse(f"Here is my answer: {answer()}")
+    assert parsed.answer is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "reason"),
+    [
+        ('{"label": "calm", "confid', {}, MALFORMED_JSON),
+        ('{"label": "calm", "confid', {"finish_reason": "length"}, TRUNCATED),
+        ("I can't help with that.", {}, REFUSAL),
+        (None, {"refusal": "I must decline."}, REFUSAL),
+        (answer(), {"finish_reason": "content_filter"}, REFUSAL),
+        ("", {}, EMPTY_RESPONSE),
+        (None, {}, EMPTY_RESPONSE),
+        (answer(label="happy"), {}, LABEL_NOT_IN_CLASSES),
+        (answer(confidence=1.5), {}, SCHEMA_VIOLATION),
+        (answer(mood="bad"), {}, SCHEMA_VIOLATION),
+        ('{"label": "calm"}', {}, SCHEMA_VIOLATION),
+        ("[1, 2]", {}, SCHEMA_VIOLATION),
+    ],
+)
+def test_unusable_reply_names_its_failure(content: str | None, kwargs: dict[str, str], reason: str) -> None:
+    parsed = parse(content, **kwargs)
+    assert parsed.answer is None
+    assert parsed.failure == reason
+
+
+def test_json_schema_is_strict_with_class_and_rule_enums() -> None:
+    schema = answer_json_schema(CLASSES, RULES)
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"label", "confidence", "rules_used", "rationale"}
+    assert schema["properties"]["label"]["enum"] == list(CLASSES)
+    assert schema["properties"]["rules_used"]["items"]["enum"] == list(RULES)
+
+
+def test_json_schema_without_rules_leaves_rule_ids_free() -> None:
+    schema = answer_json_schema(CLASSES, ())
+    assert "enum" not in schema["properties"]["rules_used"]["items"]
