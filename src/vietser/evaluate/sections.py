@@ -1,0 +1,194 @@
+"""Report sections: a title, a paragraph, a table and figures, built from decisions.
+
+Only decisions with a ``true_label`` count toward metrics. Numbers are
+formatted here once, so the Markdown and HTML reports show the same strings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vietser.decision import Decision, Route
+from vietser.evaluate.bootstrap import bootstrap_ci
+from vietser.evaluate.metrics import METRIC_NAMES, compute_metrics, score
+from vietser.evaluate.plots import plot_confusion_matrix, plot_per_speaker
+from vietser.labels import CLASSES
+
+METRIC_TITLES = {"accuracy": "accuracy", "unweighted_accuracy": "UA (balanced accuracy)", "macro_f1": "macro-F1"}
+FIGURES_DIR = "figures"
+
+
+class ReportSection(BaseModel):
+    """One report section; later stages (e.g. refinement rounds) add their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    text: str = ""
+    columns: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    figures: list[str] = Field(default_factory=list, description="paths relative to the report folder")
+
+    @field_validator("rows", mode="before")
+    @classmethod
+    def _format_cells(cls, rows: Sequence[Sequence[Any]]) -> list[list[str]]:
+        return [[format_cell(cell) for cell in row] for row in rows]
+
+
+def format_cell(cell: Any) -> str:
+    """Table text of a value: floats with three decimals, missing values as an em dash."""
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return "—"
+    if isinstance(cell, (bool, np.bool_)):
+        return "yes" if cell else "no"
+    if isinstance(cell, (int, np.integer)):
+        return str(int(cell))
+    if isinstance(cell, (float, np.floating)):
+        return f"{float(cell):.3f}"
+    return str(cell)
+
+
+def format_share(share: float) -> str:
+    """A share as a percentage with one decimal."""
+    return f"{100.0 * share:.1f}%"
+
+
+def format_interval(lo: float, hi: float) -> str:
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
+def decisions_frame(decisions: Sequence[Decision]) -> pd.DataFrame:
+    """One row per decision with the fields the report groups and scores by."""
+    rows = [
+        {
+            "clip_id": d.clip_id,
+            "speaker": d.speaker if d.speaker is not None else "unknown",
+            "true_label": d.true_label,
+            "label": d.label,
+            "acoustic_label": d.acoustic_label,
+            "confidence": d.confidence,
+            "route": Route(d.route).value,
+            "reasoner": d.reasoner,
+            "fallback": d.fallback,
+            **{f"p.{name}": d.probabilities.get(name, 0.0) for name in CLASSES},
+        }
+        for d in decisions
+    ]
+    columns = ["clip_id", "speaker", "true_label", "label", "acoustic_label", "confidence", "route", "reasoner"]
+    return pd.DataFrame(rows, columns=[*columns, "fallback", *(f"p.{name}" for name in CLASSES)])
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """The decisions that carry a true label."""
+    return frame[frame["true_label"].notna()]
+
+
+def summary_section(frame: pd.DataFrame, n_bootstrap: int, seed: int) -> ReportSection:
+    scored = labelled(frame)
+    text = f"{len(frame)} clips, {len(scored)} with a true label (only those are scored)."
+    if scored.empty:
+        return ReportSection(title="Summary", text=text + " No metrics: no clip carries a true label.")
+    rows = []
+    for metric in METRIC_NAMES:
+        interval = bootstrap_ci(scored["true_label"], scored["label"], metric, n=n_bootstrap, seed=seed)
+        rows.append([METRIC_TITLES[metric], interval.estimate, format_interval(interval.lo, interval.hi)])
+    text += f" Intervals: 95% percentile bootstrap over clips ({n_bootstrap} resamples)."
+    return ReportSection(title="Summary", text=text, columns=["metric", "value", "95% CI"], rows=rows)
+
+
+def per_class_section(frame: pd.DataFrame) -> ReportSection:
+    scored = labelled(frame)
+    metrics = compute_metrics(scored["true_label"], scored["label"])
+    rows = [[name, s.precision, s.recall, s.f1, s.support] for name, s in metrics.per_class.items()]
+    return ReportSection(title="Per class", columns=["class", "precision", "recall", "F1", "support"], rows=rows)
+
+
+def confusion_section(frame: pd.DataFrame, out_dir: Path) -> ReportSection:
+    scored = labelled(frame)
+    confusion = compute_metrics(scored["true_label"], scored["label"]).confusion
+    figure = plot_confusion_matrix(confusion, out_dir / FIGURES_DIR / "confusion_matrix.png")
+    rows = [[f"true {name}", *counts] for name, counts in zip(CLASSES, confusion)]
+    return ReportSection(
+        title="Confusion matrix",
+        text="Rows are true classes, columns predicted classes.",
+        columns=["", *(f"pred {name}" for name in CLASSES)],
+        rows=rows,
+        figures=[relative_path(figure, out_dir)],
+    )
+
+
+def route_section(frame: pd.DataFrame) -> ReportSection:
+    rows = []
+    for route in Route:
+        part = frame[frame["route"] == route.value]
+        scored = labelled(part)
+        rows.append([
+            route.value,
+            len(part),
+            format_share(len(part) / max(len(frame), 1)),
+            score_or_none(scored, "label", "accuracy"),
+            score_or_none(scored, "label", "macro_f1"),
+            score_or_none(scored, "acoustic_label", "accuracy"),
+        ])
+    return ReportSection(
+        title="Results by route",
+        text="Confident clips keep the acoustic label; delegated clips go to a reasoner.",
+        columns=["route", "n", "share", "accuracy", "macro-F1", "acoustic-only accuracy"],
+        rows=rows,
+    )
+
+
+def reasoner_section(frame: pd.DataFrame) -> ReportSection:
+    rows = []
+    for reasoner, part in frame.groupby("reasoner", sort=True):
+        rows.append([
+            reasoner,
+            len(part),
+            format_share(len(part) / len(frame)),
+            int(part["fallback"].sum()),
+            score_or_none(labelled(part), "label", "accuracy"),
+        ])
+    return ReportSection(
+        title="Decided by",
+        text="Fallbacks are clips whose reasoner failed; they keep the acoustic label and are flagged.",
+        columns=["reasoner", "n", "share", "fallbacks", "accuracy"],
+        rows=rows,
+    )
+
+
+def speaker_section(frame: pd.DataFrame, out_dir: Path) -> ReportSection:
+    scored = labelled(frame)
+    rows = []
+    for speaker, part in scored.groupby("speaker", sort=True):
+        rows.append([
+            speaker,
+            len(part),
+            score(part["true_label"], part["label"], "accuracy"),
+            score(part["true_label"], part["label"], "macro_f1"),
+            format_share(float((part["route"] == Route.DELEGATED.value).mean())),
+        ])
+    figure = plot_per_speaker(
+        [str(r[0]) for r in rows], [float(r[2]) for r in rows], [int(r[1]) for r in rows],
+        out_dir / FIGURES_DIR / "per_speaker.png",
+    )
+    return ReportSection(
+        title="Per speaker",
+        columns=["speaker", "n", "accuracy", "macro-F1", "delegated"],
+        rows=rows,
+        figures=[relative_path(figure, out_dir)],
+    )
+
+
+def score_or_none(scored: pd.DataFrame, column: str, metric: str) -> float | None:
+    if scored.empty:
+        return None
+    return score(scored["true_label"], scored[column], metric)  # type: ignore[arg-type]
+
+
+def relative_path(path: Path, out_dir: Path) -> str:
+    return path.relative_to(out_dir).as_posix()
