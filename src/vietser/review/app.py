@@ -1,0 +1,110 @@
+"""The review web app and HTTP API for one run directory, and the server that runs it."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlencode
+from importlib.resources import files
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import vietser
+from vietser.errors import ConfigError
+from vietser.review import api, pages
+from vietser.review.context import LazyPredictor, Predictor, ReviewContext, ReviewSettings
+from vietser.review.queue import DEFAULT_LOW_CONFIDENCE
+from vietser.review.rundir import RULEBOOK_FILE, load_run, read_rulebook
+from vietser.review.security import SecurityMiddleware
+from vietser.review.store import STORE_FILE, ReviewStore
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_DURATION_S = 60.0
+MIN_TOKEN_LENGTH = 16
+
+
+def create_app(
+    run_dir: str | Path,
+    *,
+    predictor: Predictor | None = None,
+    reviewer_token: str | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_duration_s: float = MAX_DURATION_S,
+    low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+) -> FastAPI:
+    """The review app and API over ``run_dir``; reviews go to ``run_dir/reviews.sqlite``.
+
+    Args:
+        predictor: classifies one audio file for ``POST /api/predict``; by default
+            the run's own pipeline, loaded on the first upload.
+        reviewer_token: when set, every request needs it (bearer header or the
+            cookie set by ``/login?token=...``).
+        low_confidence: clips decided below this confidence join the review queue
+            (delegated clips always do).
+
+    Raises:
+        ConfigError: no decisions.jsonl in ``run_dir``, a store that cannot be
+            written, or a token shorter than 16 characters.
+    """
+    if reviewer_token is not None and len(reviewer_token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"the reviewer token has {len(reviewer_token)} characters; use at least {MIN_TOKEN_LENGTH}, "
+            "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(24))'`."
+        )
+    run = load_run(run_dir)
+    context = ReviewContext(
+        run=run,
+        store=ReviewStore(run.run_dir / STORE_FILE),
+        rulebook=read_rulebook(run.run_dir / RULEBOOK_FILE),
+        predictor=LazyPredictor(run.run_dir, predictor),
+        settings=ReviewSettings(reviewer_token, max_upload_bytes, max_duration_s, low_confidence),
+    )
+    app = FastAPI(
+        title="vietser review",
+        version=vietser.__version__,
+        description="Human review of speech-emotion decisions (calm / angry / panic) and prediction for new audio.",
+    )
+    app.state.review = context
+    app.add_middleware(SecurityMiddleware, token=reviewer_token, max_upload_bytes=max_upload_bytes)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(files("vietser.review") / "static")), name="static")
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def review_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> str:
+    """The address to open in a browser: the login link (which sets the session cookie) when there is a token."""
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}/"
+    return f"{base}login?{urlencode({'token': token})}" if token else base
+
+
+def serve_review(
+    run_dir: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None
+) -> None:
+    """Serve the review app with uvicorn until interrupted.
+
+    Raises:
+        ConfigError: ``host`` is reachable from other machines and no token is
+            given, or the run directory cannot be reviewed.
+    """
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"binding to {host} exposes the review app to the network; pass a reviewer token "
+            f"(at least {MIN_TOKEN_LENGTH} characters) or bind to {DEFAULT_HOST}."
+        )
+    uvicorn.run(create_app(run_dir, reviewer_token=token), host=host, port=port, log_level="warning")

@@ -1,0 +1,168 @@
+"""A tiny run directory with real audio and Decisions, a measuring predictor, and a live server."""
+
+from __future__ import annotations
+
+import csv
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pytest
+import soundfile as sf
+import uvicorn
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_voice_like
+from vietser.data.audio import load_audio
+from vietser.decision import Cue, Decision, Route
+from vietser.labels import CLASSES
+from vietser.review import create_app
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+def cue(feature: str, name: str, z: float, supports: str) -> Cue:
+    """A cue as the evidence stage writes it (text in English and Vietnamese)."""
+    direction = "high" if z >= 0 else "low"
+    return Cue(
+        feature=feature,
+        name=name,
+        value=round(5 + z, 2),
+        unit="",
+        z=z,
+        direction=direction,
+        supports=supports,
+        text_en=f"{name} {z:+.1f} SD vs this speaker's baseline, typical of {supports}",
+        text_vi=f"{name} {z:+.1f} độ lệch chuẩn so với mức nền của người nói, đặc trưng cho {supports}",
+    )
+
+
+# clip, f0, route, probabilities (calm, angry, panic), reasoner label, rules fired
+CLIPS = [
+    ("clips/a.wav", 180.0, Route.DELEGATED, (0.40, 0.35, 0.25), "angry", ["angry-loud"]),
+    ("clips/b.wav", 220.0, Route.DELEGATED, (0.30, 0.50, 0.20), "angry", []),
+    ("clips/c.wav", 260.0, Route.CONFIDENT, (0.55, 0.30, 0.15), "calm", []),
+    ("clips/d.wav", 300.0, Route.CONFIDENT, (0.90, 0.05, 0.05), "calm", []),
+]
+
+
+def decision_for(
+    run: Path, clip_id: str, route: Route, probs: tuple[float, ...], label: str, rules: list[str]
+) -> Decision:
+    probabilities = dict(zip(CLASSES, probs))
+    acoustic = max(probabilities, key=probabilities.__getitem__)
+    return Decision(
+        clip_id=clip_id,
+        path=str(run / clip_id),
+        speaker="spk1",
+        split="dev",
+        true_label="angry",
+        label=label,
+        probabilities=probabilities,
+        acoustic_label=acoustic,
+        confidence=max(probs),
+        route=route,
+        reasoner="rules" if route == Route.DELEGATED else "acoustic",
+        evidence=[
+            cue("egemaps.loudness_sma3_amean", "loudness", 2.3, "angry"),
+            cue("prosody.speech_rate", "speaking rate", 1.7, "panic"),
+            cue("prosody.f0_range_st", "pitch range", -1.2, "calm"),
+        ],
+        rationale="Loud and fast speech against a calm baseline." if route == Route.DELEGATED else "",
+        rules_applied=rules,
+    )
+
+
+@pytest.fixture
+def review_run(tmp_path: Path) -> Path:
+    """A run directory: four voice-like clips, their decisions, manifest and rulebook."""
+    run = tmp_path / "run"
+    (run / "clips").mkdir(parents=True)
+    rows = []
+    with (run / "decisions.jsonl").open("w", encoding="utf-8") as out:
+        for index, (clip_id, f0, route, probs, label, rules) in enumerate(CLIPS):
+            sf.write(run / clip_id, make_voice_like(f0=f0, duration_s=0.5, seed=index), 16_000)
+            out.write(decision_for(run, clip_id, route, probs, label, rules).model_dump_json() + "\n")
+            rows.append(
+                {"path": clip_id, "label": "angry", "speaker": "spk1", "split": "dev", "transcript": f"câu {index}"}
+            )
+    with (run / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    rulebook = {
+        "name": "test",
+        "version": 1,
+        "rules": [
+            {
+                "id": "angry-loud",
+                "when": [{"feature": "egemaps.loudness_sma3_amean", "op": ">=", "value": 1.5}],
+                "supports": "angry",
+                "weight": 1.0,
+                "rationale": {"en": "Loud speech signals anger.", "vi": "Nói to là dấu hiệu tức giận."},
+                "provenance": "guideline",
+            }
+        ],
+    }
+    (run / "rulebook.yaml").write_text(yaml.safe_dump(rulebook, allow_unicode=True), encoding="utf-8")
+    return run
+
+
+def measure_predictor(path: Path) -> Decision:
+    """Classify by two real measurements of the loaded signal: RMS level and zero-crossing rate."""
+    audio = load_audio(path)
+    rms = float(np.sqrt(np.mean(audio.samples**2)))
+    zcr = float(np.mean(np.abs(np.diff(np.sign(audio.samples)))) / 2)
+    logits = np.array([1.0, 10 * rms, 20 * zcr])
+    probs = np.exp(logits) / np.exp(logits).sum()
+    label = CLASSES[int(np.argmax(probs))]
+    return Decision(
+        clip_id=path.name,
+        path=str(path),
+        label=label,
+        probabilities={name: float(p) for name, p in zip(CLASSES, probs)},
+        acoustic_label=label,
+        confidence=float(probs.max()),
+        route=Route.CONFIDENT,
+        reasoner="acoustic",
+    )
+
+
+@pytest.fixture
+def client(review_run: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(review_run, predictor=measure_predictor)) as test_client:
+        yield test_client
+
+
+LiveServer = Callable[[FastAPI], str]
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    """Start apps with uvicorn on 127.0.0.1 (free port) in background threads; returns their base URL."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(app: FastAPI) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 10 s")
+            time.sleep(0.02)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
