@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vietser.cli import data_commands
+from vietser.cli import data_commands, run_commands
 
 app = typer.Typer(
     name="vietser",
@@ -13,5 +13,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 data_commands.register(app)
+run_commands.register(app)
 
 __all__ = ["app"]

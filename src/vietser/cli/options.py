@@ -1,0 +1,49 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+
+from vietser.errors import ConfigError
+from vietser.llm.client import LLMConfig
+
+ConfigOption = Annotated[
+    Optional[Path], typer.Option("--config", "-c", help="Run configuration (.toml, .yaml or .json).")
+]
+ModelOption = Annotated[
+    Optional[str], typer.Option("--model", help="svm-rbf, svm-linear, logreg, hgb or mlp.")
+]
+FeatureSetOption = Annotated[
+    Optional[str], typer.Option("--feature-set", help="egemaps, prosody or both.")
+]
+NormalisationOption = Annotated[
+    Optional[str], typer.Option("--normalisation", help="speaker (per-speaker z-scores, default) or corpus.")
+]
+RulebookOption = Annotated[Optional[Path], typer.Option("--rulebook", help="Rulebook YAML (default: packaged).")]
+LLMBaseURLOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--llm-base-url",
+        envvar="VIETSER_LLM_BASE_URL",
+        help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM). Unset: the rule engine reasons.",
+    ),
+]
+LLMModelOption = Annotated[
+    Optional[str], typer.Option("--llm-model", envvar="VIETSER_LLM_MODEL", help="Model name at that endpoint.")
+]
+
+
+def llm_config(base_url: str | None, model: str | None) -> LLMConfig | None:
+    """LLM settings from the options (or their environment variables); None when no endpoint is set."""
+    if not base_url:
+        return None
+    if not model:
+        raise ConfigError(f"--llm-base-url {base_url} needs --llm-model (or VIETSER_LLM_MODEL): the model name it serves")
+    try:
+        return LLMConfig(base_url=base_url, model=model)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid LLM settings: {exc}") from exc

@@ -1,0 +1,172 @@
+"""Model commands: train, evaluate, run, predict."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from vietser.cli.console import console, err_console, progress_bar, user_errors
+from vietser.cli.data_commands import print_extraction_summary
+from vietser.cli.options import (
+    ConfigOption,
+    FeatureSetOption,
+    LLMBaseURLOption,
+    LLMModelOption,
+    ModelOption,
+    NormalisationOption,
+    RulebookOption,
+    llm_config,
+)
+
+OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
+
+
+def print_systems(summary: dict) -> None:
+    """The systems compared on the test split, side by side."""
+    table = Table(title=f"test split — reasoner: {summary['reasoner']}")
+    for column in ("system", "accuracy", "UA", "macro-F1", "delegated"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for name, scores in summary["test"].items():
+        if name == "pipeline_vs_acoustic":
+            continue
+        table.add_row(
+            name,
+            f"{scores['accuracy']:.3f}",
+            f"{scores['unweighted_accuracy']:.3f}",
+            f"{scores['macro_f1']:.3f}",
+            f"{scores['delegation_rate']:.0%}",
+        )
+    console.print(table)
+    gain = summary["test"]["pipeline_vs_acoustic"]
+    console.print(
+        f"pipeline − acoustic macro-F1: {gain['delta']:+.3f} (95% paired bootstrap {gain['lo']:+.3f} … {gain['hi']:+.3f})"
+    )
+
+
+def _train(features_path: Path, output: Path, config_path, model, feature_set, normalisation, rulebook) -> None:
+    from vietser.config import load_config
+    from vietser.experiment import train_run
+    from vietser.features.extract import read_features
+
+    config = load_config(
+        config_path,
+        acoustic__model=model,
+        acoustic__feature_set=feature_set,
+        acoustic__normalisation=normalisation,
+        rulebook=rulebook,
+    )
+    trained = train_run(read_features(features_path), config, output)
+    console.print(
+        f"trained {trained.config.model.value} on {trained.config.feature_set.value} "
+        f"({trained.config.normalisation.value}-normalised): speaker-CV macro-F1 "
+        f"{trained.cv_.macro_f1_mean:.3f} ± {trained.cv_.macro_f1_std:.3f}, params {trained.cv_.best_params}"
+    )
+    if trained.calibration_ is not None:
+        c = trained.calibration_
+        console.print(f"calibration ({c.method.value}): ECE {c.ece_before:.3f} → {c.ece_after:.3f}, Brier {c.brier_before:.3f} → {c.brier_after:.3f}")
+
+
+def train(
+    features_path: Annotated[Path, typer.Argument(metavar="FEATURES", help="Features table from `vietser features`.")],
+    output: OutputRunOption,
+    config_path: ConfigOption = None,
+    model: ModelOption = None,
+    feature_set: FeatureSetOption = None,
+    normalisation: NormalisationOption = None,
+    rulebook: RulebookOption = None,
+) -> None:
+    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory."""
+    with user_errors():
+        _train(features_path, output, config_path, model, feature_set, normalisation, rulebook)
+    console.print(f"run directory: {output}")
+
+
+def _evaluate(run_dir: Path, base_url: str | None, llm_model: str | None) -> None:
+    from vietser.experiment import evaluate_run
+
+    result = evaluate_run(run_dir, llm=llm_config(base_url, llm_model))
+    print_systems(result.summary)
+    console.print(f"report: {result.report.markdown} and {result.report.html}")
+
+
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory from `vietser train`.")],
+    llm_base_url: LLMBaseURLOption = None,
+    llm_model: LLMModelOption = None,
+) -> None:
+    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
+    with user_errors():
+        _evaluate(run_dir, llm_base_url, llm_model)
+
+
+def run(
+    source: Annotated[Path, typer.Argument(metavar="MANIFEST_OR_FEATURES", help="Manifest (.csv/.jsonl) or features (.parquet).")],
+    output: OutputRunOption,
+    config_path: ConfigOption = None,
+    model: ModelOption = None,
+    feature_set: FeatureSetOption = None,
+    normalisation: NormalisationOption = None,
+    rulebook: RulebookOption = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
+    llm_base_url: LLMBaseURLOption = None,
+    llm_model: LLMModelOption = None,
+) -> None:
+    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
+    with user_errors():
+        features_path = _features_for(source, output, jobs)
+        _train(features_path, output, config_path, model, feature_set, normalisation, rulebook)
+        _evaluate(output, llm_base_url, llm_model)
+
+
+def _features_for(source: Path, output: Path, jobs: int) -> Path:
+    if source.suffix == ".parquet":
+        return source
+    from vietser.data.manifest import load_manifest
+    from vietser.features.extract import extract_features, write_features
+
+    with progress_bar("features") as progress:
+        result = extract_features(load_manifest(source), jobs=jobs, progress=progress)
+    print_extraction_summary(result)
+    path = output / "extracted-features.parquet"
+    write_features(result.frame, path)
+    return path
+
+
+def predict(
+    target: Annotated[Path, typer.Argument(metavar="FILE_OR_DIR", help="An audio file or a folder of audio files.")],
+    run_dir: Annotated[Path, typer.Option("--run", help="Run directory with a trained, evaluated model.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="JSON Lines file (default: stdout).")] = None,
+    speaker_from: Annotated[str, typer.Option(help="'file': each file its own unknown speaker (normalised against the training corpus); 'folder': files in one folder share a speaker baseline.")] = "file",
+    jobs: Annotated[int, typer.Option("--jobs", "-j")] = 1,
+    llm_base_url: LLMBaseURLOption = None,
+    llm_model: LLMModelOption = None,
+) -> None:
+    """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner)."""
+    from vietser.predict import audio_files, load_predictor
+
+    with user_errors():
+        if speaker_from not in ("file", "folder"):
+            raise typer.BadParameter("--speaker-from must be 'file' or 'folder'")
+        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model))
+        with progress_bar("predict") as progress:
+            result = predictor.predict_paths(audio_files(target), speaker_from, jobs, progress)  # type: ignore[arg-type]
+    lines = "".join(d.model_dump_json() + "\n" for d in result.decisions)
+    if output is None:
+        sys.stdout.write(lines)
+    else:
+        output.write_text(lines, encoding="utf-8")
+        console.print(f"{len(result.decisions)} decisions → {output}")
+    for skipped in result.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+    err_console.print(f"decided {len(result.decisions)}, skipped {len(result.skipped)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(evaluate)
+    app.command()(run)
+    app.command()(predict)

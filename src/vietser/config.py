@@ -1,0 +1,98 @@
+"""One pydantic model configures a run; loadable from TOML/YAML/JSON, overridable from the CLI."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vietser.acoustic import AcousticConfig
+from vietser.errors import ConfigError
+from vietser.llm.client import LLMConfig
+from vietser.routing import DelegationBudget, RoutingPolicy, ScoreName
+
+CONFIG_FILE = "config.json"
+
+
+class RunConfig(BaseModel):
+    """Everything that decides what a run computes.
+
+    Example (``vietser.toml``)::
+
+        seed = 0
+        confidence_score = "margin"
+        [acoustic]
+        model = "logreg"
+        feature_set = "both"
+        [routing]
+        kind = "budget"
+        max_delegation = 0.25
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    acoustic: AcousticConfig = Field(default_factory=AcousticConfig)
+    routing: RoutingPolicy = Field(default_factory=DelegationBudget)
+    confidence_score: ScoreName = "max_prob"
+    rulebook: Path | None = Field(default=None, description="rulebook YAML; the packaged default when unset")
+    rule_prior_weight: float = Field(default=1.0, ge=0.0, description="weight of the acoustic prior in the rule engine")
+    llm: LLMConfig | None = Field(default=None, description="LLM reasoner; the rule engine decides when unset")
+    min_clips_per_speaker: int = Field(default=5, ge=2)
+    evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")
+    n_bootstrap: int = Field(default=1000, ge=100)
+    seed: int = 0
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:
+    """Read a RunConfig from a .toml / .yaml / .json file (or defaults), then apply non-None overrides.
+
+    Overrides use dotted keys written with double underscores, e.g. ``acoustic__model="svm-rbf"``.
+
+    Raises:
+        ConfigError: the file cannot be read or the values are invalid.
+    """
+    data: dict[str, Any] = _read(Path(path)) if path is not None else {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split("__")
+        target = data
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid run configuration: {problems}") from exc
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        if path.suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text) or {}
+        if path.suffix == ".json":
+            return json.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot parse configuration ({exc})") from exc
+    raise ConfigError(f"{path}: unknown configuration format; use .toml, .yaml or .json")
+
+
+def save_config(config: RunConfig, run_dir: Path) -> Path:
+    path = run_dir / CONFIG_FILE
+    path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_run_config(run_dir: Path) -> RunConfig:
+    """The RunConfig a run directory was made with."""
+    return load_config(run_dir / CONFIG_FILE)

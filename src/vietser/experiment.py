@@ -1,0 +1,253 @@
+"""Train and evaluate a run: acoustic model → routing chosen on dev → reasoner → baselines → report.
+
+The test split is read only for the final decisions and the report: the model
+is fitted on train, thresholds are chosen on dev.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vietser.acoustic import TrainedModel, load_model, save_model, train_acoustic
+from vietser.config import RunConfig, read_run_config, save_config
+from vietser.decision import ClipEvidence, Decision, Route
+from vietser.errors import ConfigError
+from vietser.evaluate import AgreementReport, ReportFiles, agreement_report, compute_metrics, paired_bootstrap
+from vietser.evaluate import write_report
+from vietser.evidence import ClassProfiles, build_evidence, fit_class_profiles
+from vietser.features.catalog import FEATURE_SETS
+from vietser.features.extract import read_features, write_features
+from vietser.features.normalize import CorpusStats
+from vietser.llm.client import LLMConfig
+from vietser.llm.reasoner import LLMReasoner
+from vietser.pipeline import acoustic_decisions, combine, oracle_decisions, reasoning_requests
+from vietser.reasoning import Reasoner, ReasoningResult
+from vietser.routing import Router, choose_threshold, confidence_scores, save_router
+from vietser.rules.engine import RuleEngine
+from vietser.rules.rulebook import Rulebook, default_rulebook, load_rulebook, save_rulebook
+from vietser import rundir
+
+PIPELINE = "pipeline"
+
+
+@dataclass
+class SplitView:
+    """One split's rows with what the acoustic stage says about them."""
+
+    frame: pd.DataFrame
+    probabilities: np.ndarray
+    evidence: list[ClipEvidence]
+    confidence: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.frame["label"].astype(str).to_numpy()
+
+
+@dataclass
+class EvaluationResult:
+    """What `evaluate_run` produced: decisions (dev + test), the systems compared on test, the report."""
+
+    decisions: list[Decision]
+    systems: dict[str, list[Decision]]
+    router: Router
+    report: ReportFiles
+    summary: dict
+
+
+def raw_feature_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if str(c).split(".", 1)[0] in FEATURE_SETS]
+
+
+def check_splits(features: pd.DataFrame) -> None:
+    """A run needs train, dev and test speakers.
+
+    Raises:
+        ConfigError: a split is empty.
+    """
+    present = set(features["split"].astype(str))
+    missing = [split for split in ("train", "dev", "test") if split not in present]
+    if missing:
+        raise ConfigError(
+            f"the features table has no {', '.join(missing)} rows; a run trains on train, chooses thresholds on dev "
+            "and reports on test. Re-split the manifest by speaker (vietser.data.manifest.assign_speaker_splits)."
+        )
+
+
+def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> TrainedModel:
+    """Fit the acoustic model on the train split and lay out the run directory."""
+    check_splits(features)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train = features[features["split"] == "train"]
+    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
+    model = train_acoustic(features, config.acoustic, corpus_stats=stats.model_dump())
+    save_model(model, run_dir)
+    save_config(config, run_dir)
+    write_features(features, run_dir / rundir.FEATURES_FILE)
+    rundir.write_run_manifest(features, run_dir)
+    rundir.write_profiles(fit_class_profiles(train), run_dir)
+    rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
+    save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
+    return model
+
+
+def split_view(
+    model: TrainedModel, profiles: ClassProfiles, frame: pd.DataFrame, config: RunConfig
+) -> SplitView:
+    frame = frame.reset_index(drop=True)
+    probabilities = model.predict_proba(frame)
+    evidence = build_evidence(frame, probabilities, profiles, model.predict_proba, top_k=config.evidence_cues)
+    confidence = confidence_scores(probabilities, "max_prob" if config.confidence_score == "conformal" else config.confidence_score)
+    return SplitView(frame, probabilities, evidence, confidence)
+
+
+def make_reasoner(config: RunConfig, rulebook: Rulebook, llm: LLMConfig | None = None) -> Reasoner:
+    """The LLM reasoner when an endpoint is configured, else the deterministic rule engine."""
+    llm = llm or config.llm
+    if llm is not None:
+        return LLMReasoner(llm, rulebook)
+    return RuleEngine(rulebook, prior_weight=config.rule_prior_weight)
+
+
+def reason_every_clip(view: SplitView, reasoner: Reasoner) -> list[ReasoningResult]:
+    return reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence))
+
+
+def routed(view: SplitView, routes: list[Route], results: list[ReasoningResult]) -> list[Decision]:
+    """Pipeline decisions: the reasoner's answer on delegated clips only."""
+    acoustic = acoustic_decisions(view.frame, view.probabilities, view.evidence, view.confidence, routes)
+    delegated = {i: results[i] for i, route in enumerate(routes) if route == Route.DELEGATED}
+    return combine(acoustic, delegated)
+
+
+def every_clip_to(view: SplitView, results: list[ReasoningResult]) -> list[Decision]:
+    """The reasoner-only baseline: every clip decided by the reasoner."""
+    routes = [Route.DELEGATED] * len(view.frame)
+    acoustic = acoustic_decisions(view.frame, view.probabilities, view.evidence, view.confidence, routes)
+    return combine(acoustic, dict(enumerate(results)))
+
+
+def compare_systems(
+    test: SplitView, routes: list[Route], reasoner: Reasoner, rulebook: Rulebook
+) -> dict[str, list[Decision]]:
+    """Acoustic only, rules only, LLM only (when the reasoner is an LLM), pipeline and oracle routing on test."""
+    results = reason_every_clip(test, reasoner)
+    acoustic = acoustic_decisions(test.frame, test.probabilities, test.evidence, test.confidence, routes)
+    reasoned = every_clip_to(test, results)
+    kept = [Route.CONFIDENT] * len(test.frame)
+    systems = {"acoustic only": acoustic_decisions(test.frame, test.probabilities, test.evidence, test.confidence, kept)}
+    systems["rules only"] = (
+        every_clip_to(test, reason_every_clip(test, RuleEngine(rulebook, prior_weight=0.0)))
+    )
+    if reasoner.name == "llm":
+        systems["LLM only"] = reasoned
+    systems[PIPELINE] = routed(test, routes, results)
+    systems["oracle routing"] = oracle_decisions(acoustic, reasoned)
+    return systems
+
+
+def system_summary(systems: dict[str, list[Decision]], n_bootstrap: int, seed: int) -> dict:
+    """Scores of every system, and the pipeline's paired-bootstrap gain over acoustic only."""
+    truth = [d.true_label for d in systems[PIPELINE]]
+    summary: dict = {}
+    for name, decisions in systems.items():
+        metrics = compute_metrics(truth, [d.label for d in decisions])
+        delegated = sum(d.route == Route.DELEGATED for d in decisions) / max(len(decisions), 1)
+        summary[name] = {
+            "accuracy": metrics.accuracy,
+            "unweighted_accuracy": metrics.unweighted_accuracy,
+            "macro_f1": metrics.macro_f1,
+            "delegation_rate": delegated,
+        }
+    gain = paired_bootstrap(
+        truth,
+        [d.label for d in systems["acoustic only"]],
+        [d.label for d in systems[PIPELINE]],
+        "macro_f1",
+        n=n_bootstrap,
+        seed=seed,
+    )
+    summary["pipeline_vs_acoustic"] = gain._asdict()
+    return summary
+
+
+def annotator_agreement(frame: pd.DataFrame) -> AgreementReport | None:
+    columns = [c for c in frame.columns if str(c).startswith("annotator_")]
+    return agreement_report(frame, columns) if columns else None
+
+
+def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationResult:
+    """Choose the routing threshold on dev, decide dev and test clips, compare systems and write the report."""
+    rundir.require_run_dir(run_dir, rundir.FEATURES_FILE, rundir.PROFILES_FILE, rundir.RULEBOOK_FILE)
+    config = read_run_config(run_dir)
+    features = read_features(run_dir / rundir.FEATURES_FILE)
+    model = load_model(run_dir)
+    profiles = rundir.read_profiles(run_dir)
+    rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
+    reasoner = make_reasoner(config, rulebook, llm)
+    dev = split_view(model, profiles, features[features["split"] == "dev"], config)
+    test = split_view(model, profiles, features[features["split"] == "test"], config)
+
+    dev_results = reason_every_clip(dev, reasoner)
+    reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels
+    router = choose_threshold(
+        dev.probabilities,
+        dev.labels,
+        config.routing,
+        score=config.confidence_score,
+        reasoner_correct=reasoner_correct,
+    )
+    save_router(router, run_dir)
+    dev_decisions = routed(dev, router.route(dev.probabilities), dev_results)
+    systems = compare_systems(test, router.route(test.probabilities), reasoner, rulebook)
+    decisions = dev_decisions + systems[PIPELINE]
+    rundir.write_decisions(decisions, run_dir / rundir.DECISIONS_FILE)
+
+    summary = {
+        "reasoner": reasoner.name,
+        "router": router.model_dump(mode="json"),
+        "test": system_summary(systems, config.n_bootstrap, config.seed),
+        "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
+        "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
+    }
+    if isinstance(reasoner, LLMReasoner):
+        summary["llm_usage"] = reasoner.usage.model_dump()
+    rundir.write_summary(summary, run_dir)
+    report = write_report(
+        run_dir,
+        systems[PIPELINE],
+        title=f"vietser run report — {run_dir.name}",
+        calibration=_calibration_section(model),
+        routing=_routing_section(router),
+        baselines={name: d for name, d in systems.items() if name != PIPELINE},
+        agreement=annotator_agreement(features[features["split"] == "test"]),
+        system_name=f"pipeline ({reasoner.name})",
+        n_bootstrap=config.n_bootstrap,
+        seed=config.seed,
+    )
+    return EvaluationResult(decisions, systems, router, report, summary)
+
+
+def _calibration_section(model: TrainedModel) -> dict | None:
+    report = model.calibration_
+    if report is None:
+        return None
+    return {
+        "method": report.method.value,
+        "evaluated on": report.evaluated_on,
+        "before": {"ece": report.ece_before, "brier": report.brier_before},
+        "after": {"ece": report.ece_after, "brier": report.brier_after},
+    }
+
+
+def _routing_section(router: Router) -> dict:
+    return {
+        "score": router.score,
+        "threshold": router.threshold,
+        "policy": router.policy.kind,
+        **{f"dev {key}": value for key, value in router.dev.model_dump().items() if value is not None},
+    }

@@ -1,0 +1,71 @@
+"""The files of a run directory: every result can be traced to what made it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from vietser.decision import Decision
+from vietser.errors import ConfigError
+from vietser.evidence import ClassProfiles
+
+FEATURES_FILE = "features.parquet"
+MANIFEST_FILE = "manifest.csv"
+PROFILES_FILE = "class_profiles.json"
+RULEBOOK_FILE = "rulebook.yaml"
+DECISIONS_FILE = "decisions.jsonl"
+SUMMARY_FILE = "summary.json"
+MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
+
+
+def require_run_dir(run_dir: Path, *files: str) -> Path:
+    """The run directory, checked to hold ``files``.
+
+    Raises:
+        ConfigError: the folder or one of the files is missing.
+    """
+    missing = [name for name in files if not (run_dir / name).exists()]
+    if not run_dir.is_dir() or missing:
+        what = "folder" if not run_dir.is_dir() else ", ".join(missing)
+        raise ConfigError(f"{run_dir} is not a complete run directory (missing {what}); create it with `vietser train`")
+    return run_dir
+
+
+def write_decisions(decisions: Iterable[Decision], path: Path) -> Path:
+    """JSON Lines, one Decision per line, written atomically."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        for decision in decisions:
+            handle.write(decision.model_dump_json() + "\n")
+    temporary.replace(path)
+    return path
+
+
+def read_decisions(path: Path) -> list[Decision]:
+    return [Decision.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def write_profiles(profiles: ClassProfiles, run_dir: Path) -> None:
+    (run_dir / PROFILES_FILE).write_text(profiles.model_dump_json(indent=2), encoding="utf-8")
+
+
+def read_profiles(run_dir: Path) -> ClassProfiles:
+    return ClassProfiles.model_validate_json((run_dir / PROFILES_FILE).read_text(encoding="utf-8"))
+
+
+def write_run_manifest(features: pd.DataFrame, run_dir: Path) -> Path:
+    """The clips of the run as a manifest (absolute paths, annotator columns kept) for review and export."""
+    columns = [c for c in MANIFEST_COLUMNS if c in features.columns]
+    columns += [c for c in features.columns if str(c).startswith("annotator_")]
+    path = run_dir / MANIFEST_FILE
+    features[columns].to_csv(path, index=False)
+    return path
+
+
+def write_summary(summary: dict, run_dir: Path) -> Path:
+    path = run_dir / SUMMARY_FILE
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
