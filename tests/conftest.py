@@ -59,3 +59,41 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.delenv("VIETSER_LLM_API_KEY", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return cache
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic demo corpus (6 speakers: 4 train, 1 dev, 1 test); returns its manifest path."""
+    from vietser.data.demo import make_demo_corpus
+
+    corpus = make_demo_corpus(tmp_path_factory.mktemp("demo"), n_speakers=6, clips_per_speaker=12, seed=3)
+    return corpus.manifest_path
+
+
+@pytest.fixture(scope="session")
+def small_demo_features(small_demo: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - DataFrame
+    """Features of :func:`small_demo`, extracted once per session into their own cache."""
+    from vietser.data.manifest import load_manifest
+    from vietser.features.extract import extract_features
+
+    result = extract_features(load_manifest(small_demo), cache_dir=tmp_path_factory.mktemp("feature-cache"))
+    assert not result.skipped
+    return result.frame
+
+
+def small_run_config(**overrides: object):  # noqa: ANN201 - RunConfig
+    """A RunConfig sized for the small corpus: 2 speaker folds, few bootstrap resamples."""
+    from vietser.config import load_config
+
+    return load_config(acoustic__cv_folds=2, n_bootstrap=200, **overrides)
+
+
+@pytest.fixture(scope="session")
+def trained_run(small_demo_features, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+    """A run directory trained and evaluated with the rule engine (do not modify; copy it)."""
+    from vietser.experiment import evaluate_run, train_run
+
+    run_dir = tmp_path_factory.mktemp("run") / "run"
+    train_run(small_demo_features, small_run_config(), run_dir)
+    evaluate_run(run_dir)
+    return run_dir

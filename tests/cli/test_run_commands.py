@@ -1,0 +1,82 @@
+"""train / evaluate / run / predict / demo through the CLI runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from vietser.cli import app
+
+runner = CliRunner()
+
+
+def _write_small_config(tmp_path: Path) -> Path:
+    config = tmp_path / "vietser.toml"
+    config.write_text("n_bootstrap = 200\n[acoustic]\ncv_folds = 2\n", encoding="utf-8")
+    return config
+
+
+def test_run_on_a_manifest_writes_decisions_report_and_prints_systems(small_demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+
+    result = runner.invoke(app, ["run", str(small_demo), "-o", str(out), "-c", str(_write_small_config(tmp_path))])
+
+    assert result.exit_code == 0, result.output
+    assert "acoustic only" in result.output and "rules only" in result.output
+    assert (out / "decisions.jsonl").is_file() and (out / "report.html").is_file()
+
+
+def test_train_then_evaluate_with_another_model(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001
+    features = tmp_path / "features.parquet"
+    small_demo_features.to_parquet(features)
+    out = tmp_path / "run"
+    config = str(_write_small_config(tmp_path))
+
+    trained = runner.invoke(app, ["train", str(features), "-o", str(out), "--model", "svm-rbf", "-c", config])
+    evaluated = runner.invoke(app, ["evaluate", str(out)])
+
+    assert trained.exit_code == 0, trained.output
+    assert "svm-rbf" in trained.output and "ECE" in trained.output
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads((out / "model.json").read_text())["config"]["model"] == "svm-rbf"
+
+
+def test_unknown_model_kind_is_a_clear_error(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001
+    features = tmp_path / "features.parquet"
+    small_demo_features.to_parquet(features)
+
+    result = runner.invoke(app, ["train", str(features), "-o", str(tmp_path / "run"), "--model", "bert"])
+
+    assert result.exit_code == 2
+    assert "acoustic.model" in result.output
+
+
+def test_evaluate_on_a_missing_run_directory_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "nothing")])
+
+    assert result.exit_code == 2
+    assert "vietser train" in result.output
+
+
+def test_predict_writes_json_lines(trained_run: Path, small_demo: Path, tmp_path: Path) -> None:
+    audio_dir = small_demo.parent / "audio"
+    out = tmp_path / "predictions.jsonl"
+
+    result = runner.invoke(app, ["predict", str(audio_dir), "--run", str(trained_run), "-o", str(out)])
+
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(list(audio_dir.rglob("*.wav")))
+    assert {"label", "probabilities", "route", "evidence", "rationale", "reasoner"} <= set(json.loads(lines[0]))
+
+
+def test_demo_runs_end_to_end_on_a_small_corpus(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["demo", "--out", str(tmp_path / "demo"), "--speakers", "6", "--clips-per-speaker", "9", "--jobs", "1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "pipeline" in result.output and "report" in result.output
+    assert (tmp_path / "demo" / "run" / "report.html").is_file()

@@ -1,0 +1,99 @@
+"""Train + evaluate a run on a small generated corpus: decisions, baselines, report, honest splits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import small_run_config
+from vietser.errors import ConfigError
+from vietser.evaluate import compute_metrics
+from vietser.experiment import PIPELINE, evaluate_run, train_run
+from vietser.features.extract import read_features, write_features
+from vietser.llm.client import LLMConfig
+from vietser.llm.scripted_server import ScriptedOpenAIServer, http_error
+from vietser.routing import TargetRisk, load_router
+from vietser.rundir import DECISIONS_FILE, FEATURES_FILE, read_decisions
+
+
+def test_decisions_cover_dev_and_test_clips_once(trained_run: Path, small_demo_features: pd.DataFrame) -> None:
+    decisions = read_decisions(trained_run / DECISIONS_FILE)
+
+    expected = small_demo_features[small_demo_features["split"].isin(["dev", "test"])]["clip_id"]
+    assert sorted(d.clip_id for d in decisions) == sorted(expected)
+    assert {d.split for d in decisions} == {"dev", "test"}
+    assert all(abs(sum(d.probabilities.values()) - 1) < 1e-6 for d in decisions)
+    assert all(d.reasoner in ("acoustic", "rules") for d in decisions)
+
+
+def test_report_holds_the_pipeline_scores_of_the_summary(trained_run: Path) -> None:
+    summary = json.loads((trained_run / "summary.json").read_text())
+    decisions = [d for d in read_decisions(trained_run / DECISIONS_FILE) if d.split == "test"]
+    macro_f1 = compute_metrics([d.true_label for d in decisions], [d.label for d in decisions]).macro_f1
+
+    assert summary["test"][PIPELINE]["macro_f1"] == pytest.approx(macro_f1)
+    assert set(summary["test"]) >= {"acoustic only", "rules only", PIPELINE, "oracle routing"}
+    oracle, acoustic = summary["test"]["oracle routing"], summary["test"]["acoustic only"]
+    assert oracle["accuracy"] >= acoustic["accuracy"]
+    for report in ("report.md", "report.html"):
+        assert f"{macro_f1:.3f}" in (trained_run / report).read_text(encoding="utf-8")
+
+
+def test_threshold_does_not_depend_on_test_rows(trained_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    features = read_features(run_dir / FEATURES_FILE)
+    test_rows = features["split"] == "test"
+    feature_columns = [c for c in features.columns if c.startswith(("z.", "egemaps.", "prosody."))]
+    features.loc[test_rows, feature_columns] = np.random.default_rng(0).normal(0, 5, (test_rows.sum(), len(feature_columns)))
+    write_features(features, run_dir / FEATURES_FILE)
+
+    evaluate_run(run_dir)
+
+    assert load_router(run_dir) == load_router(trained_run)
+
+
+def test_run_without_dev_split_is_refused_with_a_fix(small_demo_features: pd.DataFrame, tmp_path: Path) -> None:
+    no_dev = small_demo_features[small_demo_features["split"] != "dev"]
+
+    with pytest.raises(ConfigError, match="no dev rows"):
+        train_run(no_dev, small_run_config(), tmp_path / "run")
+
+
+def _llm_run(small_demo_features: pd.DataFrame, tmp_path: Path) -> Path:
+    run_dir = tmp_path / "run"
+    # A strict risk target delegates many clips, so the reasoner is exercised.
+    train_run(small_demo_features, small_run_config(routing=TargetRisk(max_risk=0.01)), run_dir)
+    return run_dir
+
+
+def test_llm_reasoner_decides_delegated_clips_and_is_named(small_demo_features: pd.DataFrame, tmp_path: Path) -> None:
+    run_dir = _llm_run(small_demo_features, tmp_path)
+    with ScriptedOpenAIServer() as server:
+        result = evaluate_run(run_dir, llm=LLMConfig(base_url=server.base_url, model="scripted-model", timeout_s=5))
+
+    delegated = [d for d in result.decisions if d.route.value == "delegated"]
+    assert delegated
+    assert {d.reasoner for d in delegated} == {"llm"}
+    assert "LLM only" in result.summary["test"]
+    assert result.summary["llm_usage"]["requests"] > 0
+
+
+def test_failing_llm_falls_back_to_acoustic_flagged_and_loses_no_clip(
+    small_demo_features: pd.DataFrame, tmp_path: Path
+) -> None:
+    run_dir = _llm_run(small_demo_features, tmp_path)
+    with ScriptedOpenAIServer(script=[http_error(500)] * 1000) as server:
+        config = LLMConfig(base_url=server.base_url, model="scripted-model", max_retries=0, timeout_s=5)
+        result = evaluate_run(run_dir, llm=config)
+
+    delegated = [d for d in result.decisions if d.route.value == "delegated"]
+    assert delegated
+    assert all(d.fallback and d.label == d.acoustic_label and "500" in (d.fallback_reason or "") for d in delegated)
+    expected = small_demo_features["split"].isin(["dev", "test"]).sum()
+    assert len(result.decisions) == expected
