@@ -26,6 +26,7 @@ from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
 from vietser.pipeline import acoustic_decisions, combine, oracle_decisions, reasoning_requests
 from vietser.reasoning import Reasoner, ReasoningResult
+from vietser.refine import RefinementResult, refinement_section
 from vietser.routing import Router, choose_threshold, confidence_scores, save_router
 from vietser.rules.engine import RuleEngine
 from vietser.rules.rulebook import Rulebook, default_rulebook, load_rulebook, save_rulebook
@@ -150,6 +151,15 @@ def compare_systems(
     return systems
 
 
+def before_refinement(
+    test: SplitView, routes: list[Route], config: RunConfig, refinement: RefinementResult
+) -> tuple[str, list[Decision]]:
+    """The pipeline with the rule engine and the rulebook refinement started from (read after refinement ended)."""
+    initial = RuleEngine(refinement.initial_rulebook, prior_weight=config.rule_prior_weight)
+    name = f"pipeline, rules v{refinement.initial_rulebook.version} (before refinement)"
+    return name, routed(test, routes, reason_every_clip(test, initial))
+
+
 def system_summary(systems: dict[str, list[Decision]], n_bootstrap: int, seed: int) -> dict:
     """Scores of every system, and the pipeline's paired-bootstrap gain over acoustic only."""
     truth = [d.true_label for d in systems[PIPELINE]]
@@ -203,7 +213,18 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
     )
     save_router(router, run_dir)
     dev_decisions = routed(dev, router.route(dev.probabilities), dev_results)
-    systems = compare_systems(test, router.route(test.probabilities), reasoner, rulebook)
+    test_routes = router.route(test.probabilities)
+    systems = compare_systems(test, test_routes, reasoner, rulebook)
+    refinement = rundir.read_refinement(run_dir)
+    extra_sections = []
+    if refinement is not None:
+        name, decisions_before = before_refinement(test, test_routes, config, refinement)
+        systems[name] = decisions_before
+        test_scores = {
+            refinement.initial_rulebook.version: _macro_f1(decisions_before),
+            refinement.final_rulebook.version: _macro_f1(systems[PIPELINE]),
+        }
+        extra_sections.append(refinement_section(refinement, test_scores))
     decisions = dev_decisions + systems[PIPELINE]
     rundir.write_decisions(decisions, run_dir / rundir.DECISIONS_FILE)
 
@@ -226,10 +247,15 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
         baselines={name: d for name, d in systems.items() if name != PIPELINE},
         agreement=annotator_agreement(features[features["split"] == "test"]),
         system_name=f"pipeline ({reasoner.name})",
+        extra_sections=extra_sections,
         n_bootstrap=config.n_bootstrap,
         seed=config.seed,
     )
     return EvaluationResult(decisions, systems, router, report, summary)
+
+
+def _macro_f1(decisions: list[Decision]) -> float:
+    return compute_metrics([d.true_label for d in decisions], [d.label for d in decisions]).macro_f1
 
 
 def _calibration_section(model: TrainedModel) -> dict | None:

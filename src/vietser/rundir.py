@@ -11,6 +11,7 @@ import pandas as pd
 from vietser.decision import Decision
 from vietser.errors import ConfigError
 from vietser.evidence import ClassProfiles
+from vietser.refine import RefinementResult
 
 FEATURES_FILE = "features.parquet"
 MANIFEST_FILE = "manifest.csv"
@@ -18,6 +19,7 @@ PROFILES_FILE = "class_profiles.json"
 RULEBOOK_FILE = "rulebook.yaml"
 DECISIONS_FILE = "decisions.jsonl"
 SUMMARY_FILE = "summary.json"
+REFINEMENT_FILE = "refinement.json"
 MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
 
 
@@ -69,3 +71,11 @@ def write_summary(summary: dict, run_dir: Path) -> Path:
     path = run_dir / SUMMARY_FILE
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def read_refinement(run_dir: Path) -> RefinementResult | None:
+    """The last `vietser refine` result of the run, if any."""
+    path = run_dir / REFINEMENT_FILE
+    if not path.is_file():
+        return None
+    return RefinementResult.model_validate_json(path.read_text(encoding="utf-8"))

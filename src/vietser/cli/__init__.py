@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vietser.cli import data_commands, demo_command, rules_commands, run_commands
+from vietser.cli import data_commands, demo_command, refine_commands, rules_commands, run_commands
 
 app = typer.Typer(
     name="vietser",
@@ -16,5 +16,6 @@ data_commands.register(app)
 run_commands.register(app)
 demo_command.register(app)
 rules_commands.register(app)
+refine_commands.register(app)
 
 __all__ = ["app"]

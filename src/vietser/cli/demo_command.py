@@ -11,6 +11,7 @@ import typer
 from vietser.cli.console import console, progress_bar, user_errors
 from vietser.cli.data_commands import print_extraction_summary
 from vietser.cli.options import LLMBaseURLOption, LLMModelOption, llm_config
+from vietser.cli.refine_commands import print_rounds
 from vietser.cli.run_commands import print_systems
 
 
@@ -20,6 +21,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Corpus seed.")] = 0,
     speakers: Annotated[int, typer.Option(help="Synthetic speakers in the corpus.")] = 10,
     clips_per_speaker: Annotated[int, typer.Option(help="Clips per speaker.")] = 30,
+    refine_rounds: Annotated[int, typer.Option(help="Rule refinement rounds on the dev split.")] = 2,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
 ) -> None:
@@ -29,6 +31,7 @@ def demo(
     from vietser.data.manifest import load_manifest
     from vietser.experiment import evaluate_run, train_run
     from vietser.features.extract import extract_features
+    from vietser.refinement import refine_run
 
     started = time.perf_counter()
     with user_errors():
@@ -46,8 +49,12 @@ def demo(
         console.print(
             f"3. acoustic model: {trained.config.model.value}, speaker-CV macro-F1 {trained.cv_.macro_f1_mean:.3f}"
         )
-        result = evaluate_run(run_dir, llm=llm_config(llm_base_url, llm_model))
-    console.print("4. routing on dev, reasoning on delegated clips, evaluation on test speakers:")
+        llm = llm_config(llm_base_url, llm_model)
+        evaluate_run(run_dir, llm=llm)
+        console.print("4. routing threshold chosen on dev; rule refinement on dev (test untouched):")
+        print_rounds(refine_run(run_dir, rounds=refine_rounds, llm=llm))
+        result = evaluate_run(run_dir, llm=llm)
+    console.print("5. evaluation on the test speakers (read once, after refinement):")
     print_systems(result.summary)
     console.print(f"report: {result.report.html}  (Markdown: {result.report.markdown})")
     console.print(f"decisions: {run_dir / 'decisions.jsonl'}; review them with `vietser review {run_dir}`")

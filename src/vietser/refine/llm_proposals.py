@@ -1,0 +1,203 @@
+"""LLM proposals: an LLM reads the error analysis and the rulebook and answers with rulebook edits.
+
+The two chat messages are rendered from ``prompts/refine_system.md.j2`` and
+``prompts/refine_user.md.j2`` (the rulebook as YAML, the analysis as Markdown,
+the usable feature columns). The answer must be ``{"edits": [...]}`` in the
+JSON schema of :data:`~vietser.refine.edits.RuleEdit` (sent as
+``response_format``). Calls go through :class:`~vietser.llm.client.ChatClient`
+and are logged in the :class:`~vietser.llm.cache.ResponseCache`; a successful
+answer is replayed on a rerun with the same prompt, so refinement is
+reproducible. An unusable answer gives no edits and a note saying why; an edit
+that does not apply (unknown rule id, duplicate id, ...) is left out with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel, ConfigDict
+
+from vietser.errors import RulebookError
+from vietser.labels import CLASSES
+from vietser.llm.cache import CallRecord, ResponseCache, cache_key, default_cache_path
+from vietser.llm.client import ChatClient, ChatReply, LLMConfig
+from vietser.llm.schema import EMPTY_RESPONSE, MALFORMED_JSON, REFUSAL, SCHEMA_VIOLATION, TRUNCATED
+from vietser.refine.analysis import ErrorAnalysis
+from vietser.refine.devset import DevSet
+from vietser.refine.edits import EditSource, RuleEdit, apply_edit, parse_edits
+from vietser.refine.proposals import ProposalBatch
+from vietser.rules.rulebook import Rulebook, dump_rulebook, feature_info
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+SCHEMA_NAME = "rulebook_edits"
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+class EditAnswer(BaseModel):
+    """What the LLM must return: a list of edits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edits: list[RuleEdit]
+
+
+def edit_json_schema() -> dict[str, Any]:
+    """The ``response_format`` schema of :class:`EditAnswer`, shaped for constrained decoders.
+
+    ``source`` is left out (it is always "llm"), ``kind`` is required, and the union is an
+    ``anyOf`` without pydantic's ``discriminator`` (``oneOf`` is unsupported by several servers).
+    """
+    schema = EditAnswer.model_json_schema()
+    for definition in schema["$defs"].values():
+        properties = definition.get("properties", {})
+        properties.pop("source", None)
+        if "kind" in properties:
+            others = [name for name in definition.get("required", []) if name != "source"]
+            definition["required"] = ["kind", *others]
+    items = schema["properties"]["edits"]["items"]
+    items.pop("discriminator", None)
+    items["anyOf"] = items.pop("oneOf")
+    return schema
+
+
+def _decode(reply: ChatReply | CallRecord) -> tuple[Any, str | None]:
+    """The decoded JSON answer and None, or None and why there is none."""
+    refusal = reply.refusal if isinstance(reply, ChatReply) else None
+    content = reply.content if isinstance(reply, ChatReply) else reply.response
+    finish_reason = reply.finish_reason if isinstance(reply, ChatReply) else None
+    if refusal or finish_reason == "content_filter":
+        return None, REFUSAL
+    if content is None or not content.strip():
+        return None, EMPTY_RESPONSE
+    text = content.strip()
+    fenced = _FENCE.match(text)
+    try:
+        return json.loads(fenced.group(1) if fenced else text), None
+    except json.JSONDecodeError:
+        return None, TRUNCATED if finish_reason == "length" else MALFORMED_JSON
+
+
+def parse_edit_answer(reply: ChatReply | CallRecord) -> tuple[list[RuleEdit], str | None]:
+    """The edits of a reply (source "llm"), or no edits and the failure reason."""
+    decoded, failure = _decode(reply)
+    if failure is not None:
+        return [], failure
+    try:
+        return parse_edits(decoded, "llm", origin="LLM answer"), None
+    except RulebookError as exc:
+        return [], f"{SCHEMA_VIOLATION}: {exc}"
+
+
+class LLMProposer:
+    """Asks an LLM for rulebook edits once per round; failures give no edits and a note.
+
+    Args:
+        max_edits: edits kept from one answer (the rest are noted and left out).
+    """
+
+    source: EditSource = "llm"
+
+    def __init__(self, config: LLMConfig, *, max_edits: int = 10) -> None:
+        self.config = config
+        self.max_edits = max_edits
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(PROMPTS_DIR),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+        self._system = env.get_template("refine_system.md.j2")
+        self._user = env.get_template("refine_user.md.j2")
+        self._client = ChatClient(config)
+        params = self._client.request_params(edit_json_schema())
+        if "json_schema" in params.get("response_format", {}):
+            params["response_format"]["json_schema"]["name"] = SCHEMA_NAME
+        self._params = params
+        self.cache = ResponseCache(config.cache_path or default_cache_path()) if config.use_cache else None
+
+    def messages(
+        self, dev: DevSet, rulebook: Rulebook, analysis: ErrorAnalysis
+    ) -> list[dict[str, str]]:
+        """The exact chat messages sent for this rulebook and analysis."""
+        features = [
+            {"column": feature, "name": feature_info(feature)[0]} for feature in dev.z_features
+        ]
+        system = self._system.render(label_names=list(CLASSES), max_edits=self.max_edits)
+        user = self._user.render(
+            rulebook_yaml=dump_rulebook(rulebook).rstrip(),
+            analysis_markdown=analysis.to_markdown().rstrip(),
+            features=features,
+        )
+        return [
+            {"role": "system", "content": system.strip() + "\n"},
+            {"role": "user", "content": user.strip() + "\n"},
+        ]
+
+    def propose(self, dev: DevSet, rulebook: Rulebook, analysis: ErrorAnalysis) -> ProposalBatch:
+        """The LLM's applicable edits (replayed from the call log when asked before)."""
+        messages = self.messages(dev, rulebook, analysis)
+        key = cache_key(messages, self._params)
+        hit = self.cache.get(key) if self.cache is not None else None
+        notes: list[str] = []
+        if hit is not None:
+            edits, failure = parse_edit_answer(hit)
+            notes.append("replayed from the LLM call log")
+        else:
+            reply = self._client.complete(messages, self._params)
+            edits, failure = ([], reply.error) if reply.error else parse_edit_answer(reply)
+            self._log(key, messages, reply, edits, failure)
+        if failure is not None:
+            return ProposalBatch(source="llm", notes=[*notes, f"LLM answer unusable: {failure}"])
+        return ProposalBatch(source="llm", **_applicable(rulebook, edits, self.max_edits, notes))
+
+    def close(self) -> None:
+        """Close the call log."""
+        if self.cache is not None:
+            self.cache.close()
+
+    def _log(
+        self,
+        key: str,
+        messages: list[dict[str, str]],
+        reply: ChatReply,
+        edits: list[RuleEdit],
+        failure: str | None,
+    ) -> None:
+        if self.cache is None:
+            return
+        self.cache.add(
+            CallRecord(
+                key=key,
+                model=self.config.model,
+                request={"messages": messages, "params": self._params},
+                response=reply.content if reply.content is not None else reply.refusal,
+                parsed=None if failure else {"edits": [e.model_dump(mode="json") for e in edits]},
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                latency_s=reply.latency_s,
+                error=failure,
+            )
+        )
+
+
+def _applicable(
+    rulebook: Rulebook, edits: list[RuleEdit], max_edits: int, notes: list[str]
+) -> dict[str, Any]:
+    """The edits that apply to ``rulebook`` (at most ``max_edits``); the others as notes."""
+    kept: list[RuleEdit] = []
+    for index, edit in enumerate(edits):
+        if len(kept) == max_edits:
+            notes.append(f"left out the last {len(edits) - index} edits (max_edits={max_edits})")
+            break
+        try:
+            apply_edit(rulebook, edit)
+        except RulebookError as exc:
+            notes.append(f"left out: {exc}")
+            continue
+        kept.append(edit)
+    return {"edits": kept, "notes": notes}
