@@ -10,7 +10,8 @@ Every error a user can act on derives from :class:`VietserError`::
     │   ├── CorruptAudioError      unreadable / not audio / truncated
     │   ├── EmptyAudioError        zero samples
     │   ├── SilentAudioError       no signal above the noise floor
-    │   └── TooShortAudioError     shorter than the minimum duration
+    │   ├── TooShortAudioError     shorter than the minimum duration
+    │   └── TooLongAudioError      longer than the maximum duration (split it first)
     ├── FeatureError           feature extraction failed on a clip (carries .path)
     ├── SynthesisError         the espeak-ng demo synthesiser is unavailable or failed
     ├── ModelError             acoustic model cannot be trained / loaded
@@ -68,6 +69,10 @@ class SilentAudioError(AudioError):
 
 class TooShortAudioError(AudioError):
     reason = "audio is too short"
+
+
+class TooLongAudioError(AudioError):
+    reason = "audio is too long"
 
 
 class FeatureError(VietserError):

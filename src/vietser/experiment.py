@@ -234,6 +234,7 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
         "test": system_summary(systems, config.n_bootstrap, config.seed),
         "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
         "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
+        "n_skipped": rundir.count_skipped(run_dir),
     }
     if isinstance(reasoner, LLMReasoner):
         summary["llm_usage"] = reasoner.usage.model_dump()

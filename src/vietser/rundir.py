@@ -20,6 +20,7 @@ RULEBOOK_FILE = "rulebook.yaml"
 DECISIONS_FILE = "decisions.jsonl"
 SUMMARY_FILE = "summary.json"
 REFINEMENT_FILE = "refinement.json"
+SKIPPED_FILE = "skipped.csv"
 MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
 
 
@@ -79,3 +80,16 @@ def read_refinement(run_dir: Path) -> RefinementResult | None:
     if not path.is_file():
         return None
     return RefinementResult.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def write_skipped(skipped: Iterable[object], run_dir: Path) -> Path:
+    """The clips feature extraction skipped (clip_id, path, reason), so a run's summary can count them."""
+    rows = [{"clip_id": s.clip_id, "path": s.path, "reason": s.reason} for s in skipped]  # type: ignore[attr-defined]
+    path = run_dir / SKIPPED_FILE
+    pd.DataFrame(rows, columns=["clip_id", "path", "reason"]).to_csv(path, index=False)
+    return path
+
+
+def count_skipped(run_dir: Path) -> int:
+    path = run_dir / SKIPPED_FILE
+    return len(pd.read_csv(path)) if path.is_file() else 0

@@ -127,10 +127,13 @@ def _features_for(source: Path, output: Path, jobs: int) -> Path:
         return source
     from vietser.data.manifest import load_manifest
     from vietser.features.extract import extract_features, write_features
+    from vietser.rundir import write_skipped
 
     with progress_bar("features") as progress:
         result = extract_features(load_manifest(source), jobs=jobs, progress=progress)
     print_extraction_summary(result)
+    output.mkdir(parents=True, exist_ok=True)
+    write_skipped(result.skipped, output)
     path = output / "extracted-features.parquet"
     write_features(result.frame, path)
     return path

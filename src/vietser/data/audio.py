@@ -14,11 +14,14 @@ from vietser.errors import (
     CorruptAudioError,
     EmptyAudioError,
     SilentAudioError,
+    TooLongAudioError,
     TooShortAudioError,
 )
 
 SAMPLE_RATE = 16_000
 MIN_DURATION_S = 0.3
+# Emotion is classified per utterance; a longer recording (a whole call) must be segmented first.
+MAX_DURATION_S = 600.0
 # Peak below this (about -66 dBFS) is treated as silence: no speech to analyse.
 SILENCE_PEAK = 5e-4
 
@@ -40,6 +43,7 @@ def load_audio(
     path: str | Path,
     sample_rate: int = SAMPLE_RATE,
     min_duration_s: float = MIN_DURATION_S,
+    max_duration_s: float = MAX_DURATION_S,
 ) -> Audio:
     """Read wav/flac/ogg/mp3, mix to mono, resample with soxr and validate.
 
@@ -47,10 +51,18 @@ def load_audio(
         CorruptAudioError: the file cannot be decoded or holds non-finite samples.
         EmptyAudioError: the file decodes to zero samples.
         TooShortAudioError: shorter than ``min_duration_s``.
+        TooLongAudioError: longer than ``max_duration_s`` (checked from the header, before decoding).
         SilentAudioError: no sample above the silence floor.
     """
     path = Path(path)
     try:
+        info = sf.info(str(path))
+        if info.samplerate > 0 and info.frames / info.samplerate > max_duration_s:
+            raise TooLongAudioError(
+                path,
+                f"{info.frames / info.samplerate:.0f} s, at most {max_duration_s:.0f} s; "
+                "split long recordings into utterances first",
+            )
         data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise CorruptAudioError(path, str(exc).strip() or type(exc).__name__) from exc
