@@ -43,12 +43,12 @@ def corpus_manifest(data_dir: Path) -> pd.DataFrame:
         clip_id=manifest["path"],
         path=[str((data_dir / p).resolve()) for p in manifest["path"]],
         speaker=manifest["speaker"].astype(str),
-        split="train",
+        split=manifest["split"] if "split" in manifest.columns else "train",
     )
 
 
 def corpus_features(data_dir: Path, jobs: int) -> pd.DataFrame:
-    """Features of a manifest folder, extracted or from the user cache (split column set to "train")."""
+    """Features of a manifest folder, extracted or from the user cache (split "train" where the manifest has none)."""
     from vietser.features.extract import extract_features
 
     result = extract_features(corpus_manifest(data_dir), jobs=jobs)

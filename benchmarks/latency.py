@@ -1,0 +1,98 @@
+"""Latency of `vietser predict` per clip on the acoustic path, feature extraction included.
+
+Usage::
+
+    python -m benchmarks.latency [--clips 60] [--workdir DIR]
+
+Trains a run on the demo corpus (once, in ``--workdir``), then decides
+3-second clips one file at a time through :class:`vietser.predict.Predictor`
+(load, resample, eGeMAPS + prosody, normalisation against the training
+corpus, probabilities, evidence, routing; the rule engine for delegated clips)
+with the feature cache disabled, and prints p50/p95/max milliseconds per clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from benchmarks.common import demo_features, machine
+from vietser.config import load_config
+from vietser.experiment import evaluate_run, train_run
+from vietser.predict import load_predictor
+
+CLIP_S = 3.0
+
+
+def trained_demo_run(workdir: Path, jobs: int) -> Path:
+    run_dir = workdir / "latency-run"
+    if not (run_dir / "routing.json").is_file():
+        train_run(demo_features(workdir, jobs), load_config(), run_dir)
+        evaluate_run(run_dir)
+    return run_dir
+
+
+def three_second_clips(workdir: Path, n: int) -> list[Path]:
+    """Demo clips padded or cut to exactly 3 s, written once."""
+    source = sorted((workdir / "demo-corpus" / "audio").rglob("*.wav"))[:n]
+    out = workdir / "latency-clips"
+    out.mkdir(exist_ok=True)
+    clips = []
+    for path in source:
+        samples, rate = sf.read(path, dtype="float32")
+        target = int(CLIP_S * rate)
+        samples = np.pad(samples, (0, max(0, target - len(samples))))[:target]
+        clips.append(out / path.name)
+        sf.write(clips[-1], samples, rate)
+    return clips
+
+
+def measure(workdir: Path, n: int, jobs: int) -> dict:
+    run_dir = trained_demo_run(workdir, jobs)
+    clips = three_second_clips(workdir, n)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["VIETSER_CACHE_DIR"] = cache  # every clip is computed, none cached
+        predictor = load_predictor(run_dir)
+        predictor(clips[0])  # warm-up: openSMILE and Praat initialise once per process
+        seconds = []
+        for clip in clips:
+            started = time.perf_counter()
+            predictor(clip)
+            seconds.append(time.perf_counter() - started)
+    ms = np.array(seconds) * 1000
+    return {
+        "clips": len(clips),
+        "clip_s": CLIP_S,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "max_ms": float(ms.max()),
+        "clips_per_s": float(len(ms) / (ms.sum() / 1000)),
+    }
+
+
+def markdown(result: dict) -> str:
+    return (
+        "| clips | clip length | p50 ms | p95 ms | max ms | clips/s (1 process) |\n|---:|---:|---:|---:|---:|---:|\n"
+        f"| {result['clips']} | {result['clip_s']:.0f} s | {result['p50_ms']:.0f} | {result['p95_ms']:.0f} | "
+        f"{result['max_ms']:.0f} | {result['clips_per_s']:.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--clips", type=int, default=60)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vietser-bench")
+    args = parser.parse_args()
+    print(f"## predict latency (acoustic path, features included)\n\n{machine()}\n")
+    print(markdown(measure(args.workdir, args.clips, args.jobs)))
+
+
+if __name__ == "__main__":
+    main()
