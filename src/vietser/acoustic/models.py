@@ -1,0 +1,75 @@
+"""Feature column selection and the scikit-learn pipelines with their search grids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, LinearSVC
+
+from vietser.acoustic.config import FeatureSet, ModelKind, Normalisation
+from vietser.errors import ModelError
+
+FAMILY_PREFIXES: dict[FeatureSet, tuple[str, ...]] = {
+    FeatureSet.EGEMAPS: ("egemaps.",),
+    FeatureSet.PROSODY: ("prosody.",),
+    FeatureSet.BOTH: ("egemaps.", "prosody."),
+}
+
+# Small grids: a few hundred clips from a handful of speakers cannot support a
+# wide search without overfitting the folds.
+PARAM_GRIDS: dict[ModelKind, dict[str, list[Any]]] = {
+    ModelKind.SVM_RBF: {"model__C": [0.3, 1.0, 3.0, 10.0]},
+    ModelKind.SVM_LINEAR: {"model__C": [0.001, 0.01, 0.1, 1.0]},
+    ModelKind.LOGREG: {"model__C": [0.01, 0.03, 0.1, 0.3, 1.0]},
+    ModelKind.HGB: {"model__learning_rate": [0.05, 0.1], "model__max_depth": [2, 3]},
+    ModelKind.MLP: {"model__alpha": [0.1, 1.0, 10.0]},
+}
+
+
+def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisation: Normalisation) -> list[str]:
+    """The columns of a features table that a model with these settings reads, in table order.
+
+    Raises:
+        ModelError: the table has none of them.
+    """
+    prefix = "z." if normalisation is Normalisation.SPEAKER else ""
+    wanted = tuple(prefix + family for family in FAMILY_PREFIXES[feature_set])
+    selected = [column for column in columns if column.startswith(wanted)]
+    if not selected:
+        raise ModelError(
+            f"the features table has no columns starting with {' or '.join(repr(w) for w in wanted)}; "
+            "extract features first, or choose another feature_set / normalisation"
+        )
+    return selected
+
+
+def _classifier(kind: ModelKind, seed: int) -> ClassifierMixin:
+    if kind is ModelKind.SVM_RBF:
+        return SVC(kernel="rbf", gamma="scale", class_weight="balanced")
+    if kind is ModelKind.SVM_LINEAR:
+        return LinearSVC(class_weight="balanced", max_iter=20_000, random_state=seed)
+    if kind is ModelKind.LOGREG:
+        return LogisticRegression(class_weight="balanced", max_iter=5_000)
+    if kind is ModelKind.HGB:
+        return HistGradientBoostingClassifier(max_iter=100, class_weight="balanced", random_state=seed)
+    return MLPClassifier(hidden_layer_sizes=(64,), max_iter=300, random_state=seed)
+
+
+def build_pipeline(kind: ModelKind, seed: int = 0) -> Pipeline:
+    """Median imputation, standard scaling (fitted on training data only), then the classifier."""
+    return Pipeline(
+        [
+            # keep_empty_features keeps column i of the model aligned with feature_columns[i].
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("model", _classifier(kind, seed)),
+        ]
+    )

@@ -1,0 +1,161 @@
+"""Saving and loading acoustic models: skops file plus a JSON sidecar.
+
+``model.skops`` holds only the scikit-learn estimator. Loading never trusts a
+type that our own pipelines do not produce: any other type found in the file
+is reported and refused. ``model.json`` records what the model reads, how it
+was trained and the SHA-256 of ``model.skops``, so a file swapped or edited
+after saving is refused too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from vietser.acoustic.calibration import CalibrationReport
+from vietser.acoustic.config import AcousticConfig
+from vietser.acoustic.train import CVResult, TrainedModel, library_versions
+from vietser.errors import ModelError, UntrustedModelError
+from vietser.labels import CLASSES
+
+MODEL_FILE = "model.skops"
+SIDECAR_FILE = "model.json"
+
+# Types that skops does not trust by default but that our pipelines contain
+# (calibrators, boosted-tree predictors, the MLP optimiser).
+EXPECTED_TYPES: frozenset[str] = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.calibration._TemperatureScaling",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    }
+)
+
+
+class ModelCard(BaseModel):
+    """The JSON sidecar ``model.json`` written next to ``model.skops``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = 1
+    classes: list[str]
+    config: AcousticConfig
+    feature_columns: list[str]
+    versions: dict[str, str]
+    train_data_sha256: str
+    model_sha256: str
+    cv: CVResult
+    calibration: CalibrationReport | None
+    corpus_stats: dict[str, Any] | None
+
+
+def save_model(model: TrainedModel, run_dir: str | Path) -> Path:
+    """Write ``model.skops`` and ``model.json`` into ``run_dir``; return the skops path."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model_path = run_dir / MODEL_FILE
+    skops.io.dump(model.estimator_, model_path)
+    card = ModelCard(
+        classes=list(model.classes_),
+        config=model.config,
+        feature_columns=model.feature_columns_,
+        versions=model.versions_,
+        train_data_sha256=model.train_data_sha256_,
+        model_sha256=_sha256(model_path),
+        cv=model.cv_,
+        calibration=model.calibration_,
+        corpus_stats=model.corpus_stats_,
+    )
+    (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return model_path
+
+
+def load_model(run_dir: str | Path) -> TrainedModel:
+    """Load a model saved by :func:`save_model`.
+
+    Raises:
+        ModelError: files missing, sidecar invalid, or sidecar and model disagree.
+        UntrustedModelError: the skops file holds unexpected types or was changed after saving.
+    """
+    run_dir = Path(run_dir)
+    model_path = run_dir / MODEL_FILE
+    card = _read_card(run_dir / SIDECAR_FILE)
+    if not model_path.is_file():
+        raise ModelError(f"{model_path} is missing; train a model into {run_dir} first")
+    trusted = _checked_untrusted_types(model_path)
+    if _sha256(model_path) != card.model_sha256:
+        raise UntrustedModelError(
+            f"{model_path} does not match the SHA-256 recorded in {SIDECAR_FILE}: it changed after saving. "
+            "Retrain the model, or restore the original file"
+        )
+    estimator = skops.io.load(model_path, trusted=trusted)
+    _check_consistent(card, estimator, model_path)
+    _warn_on_version_change(card.versions)
+    return TrainedModel(
+        config=card.config,
+        estimator_=estimator,
+        feature_columns_=card.feature_columns,
+        cv_=card.cv,
+        calibration_=card.calibration,
+        train_data_sha256_=card.train_data_sha256,
+        versions_=card.versions,
+        corpus_stats_=card.corpus_stats,
+    )
+
+
+def _read_card(path: Path) -> ModelCard:
+    if not path.is_file():
+        raise ModelError(f"{path} is missing; a model directory needs both {MODEL_FILE} and {SIDECAR_FILE}")
+    try:
+        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        raise ModelError(f"{path} is not a valid model sidecar: {error}") from error
+
+
+def _checked_untrusted_types(model_path: Path) -> list[str]:
+    try:
+        untrusted = skops.io.get_untrusted_types(file=model_path)
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ModelError(f"{model_path} is not a readable skops file ({error}); retrain the model") from error
+    unexpected = sorted(set(untrusted) - EXPECTED_TYPES)
+    if unexpected:
+        raise UntrustedModelError(
+            f"{model_path} contains types that a vietser acoustic model never holds: {unexpected}. "
+            f"It was not loaded. Inspect it with skops.io.get_untrusted_types(file={str(model_path)!r}) "
+            "and load it yourself only if you trust where it came from"
+        )
+    return untrusted
+
+
+def _check_consistent(card: ModelCard, estimator: Any, model_path: Path) -> None:
+    if card.classes != list(CLASSES):
+        raise ModelError(f"{SIDECAR_FILE} lists classes {card.classes}, expected {list(CLASSES)}; retrain the model")
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features != len(card.feature_columns):
+        raise ModelError(
+            f"{model_path} reads {n_features} features but {SIDECAR_FILE} lists {len(card.feature_columns)}; "
+            "the two files do not belong together"
+        )
+
+
+def _warn_on_version_change(saved: dict[str, str]) -> None:
+    current = library_versions()
+    changed = [f"{name} {saved.get(name)} -> {now}" for name, now in current.items() if saved.get(name) != now]
+    if changed:
+        details = ", ".join(changed)
+        warnings.warn(
+            f"model saved with other library versions ({details}); retrain if predictions look wrong", stacklevel=3
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

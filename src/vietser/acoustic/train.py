@@ -1,0 +1,236 @@
+"""Training on the train split with speaker-independent tuning and calibration."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from sklearn.base import ClassifierMixin, clone
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+
+from vietser.acoustic.calibration import (
+    CalibrationReport,
+    Splits,
+    brier_score,
+    class_probabilities,
+    expected_calibration_error,
+    fit_calibrated,
+    label_indices,
+)
+from vietser.acoustic.config import AcousticConfig
+from vietser.acoustic.models import PARAM_GRIDS, build_pipeline, feature_columns
+from vietser.errors import ModelError
+from vietser.labels import CLASSES
+
+ECE_BINS = 10
+
+
+class CandidateScore(BaseModel):
+    """Cross-validated macro-F1 of one hyperparameter setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any]
+    macro_f1_mean: float
+    macro_f1_std: float
+
+
+class CVResult(BaseModel):
+    """Outcome of the speaker-grouped hyperparameter search on the train split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_splits: int
+    fold_speakers: list[list[str]]
+    best_params: dict[str, Any]
+    macro_f1_mean: float
+    macro_f1_std: float
+    candidates: list[CandidateScore]
+
+
+@dataclass
+class TrainedModel:
+    """A fitted acoustic model: reads its own columns from a features table.
+
+    Learned state ends in ``_`` as in scikit-learn. ``corpus_stats_`` is the
+    normalisation fallback (``CorpusStats.to_dict()``) stored alongside, if given.
+    """
+
+    config: AcousticConfig
+    estimator_: ClassifierMixin
+    feature_columns_: list[str]
+    cv_: CVResult
+    calibration_: CalibrationReport | None
+    train_data_sha256_: str
+    versions_: dict[str, str]
+    corpus_stats_: dict[str, Any] | None = None
+    classes_: tuple[str, ...] = field(default=CLASSES)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probabilities, shape (n, 3), columns in CLASSES order."""
+        return predict_proba(self, frame)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The most probable class name per row."""
+        return np.array(CLASSES, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+
+
+def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
+    """Stratified folds in which every speaker's clips fall in exactly one held-out fold.
+
+    Uses at most one fold per speaker.
+
+    Raises:
+        ModelError: fewer than two speakers.
+    """
+    n_speakers = len(np.unique(speakers))
+    if n_speakers < 2:
+        raise ModelError(
+            f"speaker-independent cross-validation needs at least 2 speakers, found {n_speakers}; "
+            "add speakers to the train split"
+        )
+    splitter = StratifiedGroupKFold(n_splits=min(n_splits, n_speakers), shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), labels, groups=speakers))
+
+
+def search_hyperparameters(
+    pipeline: Pipeline, grid: dict[str, list[Any]], X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits
+) -> CVResult:
+    """Grid search scored by macro-F1 over the given speaker-grouped folds."""
+    search = GridSearchCV(pipeline, grid, cv=splits, scoring="f1_macro", refit=False, n_jobs=1, error_score="raise")
+    search.fit(X, y)
+    results = search.cv_results_
+    candidates = [
+        CandidateScore(params=params, macro_f1_mean=float(mean), macro_f1_std=float(std))
+        for params, mean, std in zip(results["params"], results["mean_test_score"], results["std_test_score"])
+    ]
+    best = candidates[int(search.best_index_)]
+    return CVResult(
+        n_splits=len(splits),
+        fold_speakers=[sorted(set(speakers[test].tolist())) for _, test in splits],
+        best_params=best.params,
+        macro_f1_mean=best.macro_f1_mean,
+        macro_f1_std=best.macro_f1_std,
+        candidates=candidates,
+    )
+
+
+def measure_calibration(
+    pipeline: Pipeline, X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits, config: AcousticConfig
+) -> CalibrationReport:
+    """ECE and Brier of out-of-fold probabilities, raw and calibrated within each fold's training part."""
+    before = np.zeros((len(y), len(CLASSES)))
+    after = np.zeros_like(before)
+    for train, test in splits:
+        raw = clone(pipeline).fit(X[train], y[train])
+        before[test] = class_probabilities(raw, X[test])
+        inner = speaker_folds(y[train], speakers[train], config.cv_folds, config.seed)
+        calibrated = fit_calibrated(pipeline, X[train], y[train], inner, config.calibration)
+        after[test] = class_probabilities(calibrated, X[test])
+    return CalibrationReport(
+        method=config.calibration,
+        n_clips=len(y),
+        n_bins=ECE_BINS,
+        ece_before=expected_calibration_error(before, y, ECE_BINS),
+        ece_after=expected_calibration_error(after, y, ECE_BINS),
+        brier_before=brier_score(before, y),
+        brier_after=brier_score(after, y),
+    )
+
+
+def train_acoustic(
+    frame: pd.DataFrame, config: AcousticConfig | None = None, *, corpus_stats: dict[str, Any] | None = None
+) -> TrainedModel:
+    """Train on the rows with ``split == "train"``: tune by speaker-grouped CV, calibrate, refit.
+
+    Args:
+        frame: a features table (see docs/design.md) with ``label``, ``speaker`` and ``split``.
+        config: model kind, feature set, normalisation, calibration; defaults to ``AcousticConfig()``.
+        corpus_stats: normalisation fallback to keep with the model (``CorpusStats.to_dict()``).
+
+    Raises:
+        ModelError: missing columns, unknown labels, fewer than two classes or speakers in train.
+    """
+    config = config or AcousticConfig()
+    train = _train_rows(frame)
+    columns = feature_columns(frame.columns, config.feature_set, config.normalisation)
+    X = feature_matrix(train, columns)
+    y = train["label"].astype(str).to_numpy(dtype=object)
+    label_indices(y)  # raises on labels outside CLASSES
+    speakers = train["speaker"].astype(str).to_numpy(dtype=object)
+    if len(set(y)) < 2:
+        raise ModelError(f"the train split has only the class {sorted(set(y))}; a classifier needs at least two")
+    splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
+    pipeline = build_pipeline(config.model, config.seed)
+    cv = search_hyperparameters(pipeline, PARAM_GRIDS[config.model], X, y, speakers, splits)
+    tuned = clone(pipeline).set_params(**cv.best_params)
+    report = measure_calibration(tuned, X, y, speakers, splits, config) if config.measure_calibration else None
+    return TrainedModel(
+        config=config,
+        estimator_=fit_calibrated(tuned, X, y, splits, config.calibration),
+        feature_columns_=columns,
+        cv_=cv,
+        calibration_=report,
+        train_data_sha256_=train_data_hash(X, y, columns),
+        versions_=library_versions(),
+        corpus_stats_=corpus_stats,
+    )
+
+
+def predict_proba(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order.
+
+    Raises:
+        ModelError: the frame lacks some of the model's feature columns.
+    """
+    missing = [column for column in model.feature_columns_ if column not in frame.columns]
+    if missing:
+        raise ModelError(
+            f"the features table lacks {len(missing)} columns the model reads (first: {missing[:3]}); "
+            "extract features with the same feature set and normalisation as at training"
+        )
+    if len(frame) == 0:
+        return np.zeros((0, len(CLASSES)))
+    return class_probabilities(model.estimator_, feature_matrix(frame, model.feature_columns_))
+
+
+def feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The given columns as a float matrix, missing values as NaN.
+
+    Raises:
+        ModelError: a column is not numeric.
+    """
+    try:
+        return frame[columns].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ModelError(f"feature columns must be numeric: {error}") from error
+
+
+def train_data_hash(X: np.ndarray, y: np.ndarray, columns: list[str]) -> str:
+    """SHA-256 of the feature names, the train feature matrix and the labels."""
+    digest = hashlib.sha256()
+    digest.update("\n".join(columns).encode())
+    digest.update(np.ascontiguousarray(X, dtype="<f8").tobytes())
+    digest.update("\n".join(map(str, y)).encode())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    return {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
+
+
+def _train_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [column for column in ("label", "speaker", "split") if column not in frame.columns]
+    if missing:
+        raise ModelError(f"the features table lacks the columns {missing}; it must carry the manifest columns")
+    train = frame[frame["split"].astype(str) == "train"]
+    if train.empty:
+        raise ModelError("the features table has no rows with split == 'train'; assign speakers to a train split")
+    return train

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.acoustic.conftest import FrameMaker
+from vietser.acoustic import AcousticConfig, predict_proba, speaker_folds, train_acoustic
+from vietser.errors import ModelError
+from vietser.labels import CLASSES
+
+FAST = AcousticConfig(measure_calibration=False, cv_folds=3)
+
+
+def test_speaker_folds_hold_out_every_speaker_exactly_once(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    speakers = frame["speaker"].to_numpy(dtype=str)
+    folds = speaker_folds(frame["label"].to_numpy(dtype=str), speakers, n_splits=5, seed=0)
+
+    held_out = [set(speakers[test]) for _, test in folds]
+    assert all(not (set(speakers[train]) & set(speakers[test])) for train, test in folds)
+    assert sum(len(s) for s in held_out) == len(set(speakers))
+    assert set().union(*held_out) == set(speakers)
+
+
+def test_training_cv_never_puts_a_speaker_in_two_folds(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    model = train_acoustic(frame, AcousticConfig(cv_folds=4, measure_calibration=False))
+
+    fold_speakers = [set(speakers) for speakers in model.cv_.fold_speakers]
+    assert len(fold_speakers) == 4
+    assert sum(len(s) for s in fold_speakers) == len(set().union(*fold_speakers))
+    assert set().union(*fold_speakers) == set(frame.loc[frame["split"] == "train", "speaker"])
+
+
+def test_probabilities_sum_to_one_with_columns_in_classes_order(feature_frame: FrameMaker) -> None:
+    frame = feature_frame(class_sep=3.0)
+    held_out = frame[frame["split"] == "test"]
+    probabilities = predict_proba(train_acoustic(frame, FAST), held_out)
+
+    assert probabilities.shape == (len(held_out), len(CLASSES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    truth = held_out["label"].map(CLASSES.index).to_numpy()
+    assert np.mean(probabilities.argmax(axis=1) == truth) > 0.9
+
+
+def test_class_absent_from_train_gets_zero_probability(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    frame = frame[~((frame["split"] == "train") & (frame["label"] == "angry"))]
+
+    probabilities = predict_proba(train_acoustic(frame, FAST), frame[frame["split"] == "test"])
+
+    assert np.all(probabilities[:, CLASSES.index("angry")] == 0.0)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_predict_returns_class_names(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    model = train_acoustic(frame, FAST)
+
+    assert set(model.predict(frame)) <= set(CLASSES)
+
+
+def test_cv_result_reports_the_best_candidate(feature_frame: FrameMaker) -> None:
+    model = train_acoustic(feature_frame(), FAST)
+    best = max(model.cv_.candidates, key=lambda c: c.macro_f1_mean)
+
+    assert model.cv_.best_params == best.params
+    assert model.cv_.macro_f1_mean == best.macro_f1_mean
+
+
+def test_corpus_normalisation_reads_raw_columns(feature_frame: FrameMaker) -> None:
+    config = AcousticConfig(feature_set="prosody", normalisation="corpus", measure_calibration=False, cv_folds=3)
+
+    model = train_acoustic(feature_frame(), config)
+
+    assert model.feature_columns_ == ["prosody.p0", "prosody.p1", "prosody.p2", "prosody.p3"]
+
+
+def test_missing_values_are_imputed(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    frame.loc[frame.index[::7], "z.egemaps.f0"] = np.nan
+
+    probabilities = predict_proba(train_acoustic(frame, FAST), frame)
+
+    assert np.all(np.isfinite(probabilities))
+
+
+def test_table_without_split_column_is_refused(feature_frame: FrameMaker) -> None:
+    with pytest.raises(ModelError, match="split"):
+        train_acoustic(feature_frame().drop(columns="split"), FAST)
+
+
+def test_unknown_label_is_refused(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    frame.loc[frame.index[0], "label"] = "happy"
+    frame.loc[frame.index[0], "split"] = "train"
+
+    with pytest.raises(ModelError, match="happy"):
+        train_acoustic(frame, FAST)
+
+
+def test_single_train_speaker_is_refused(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    first = frame.loc[frame["split"] == "train", "speaker"].iloc[0]
+    frame.loc[(frame["split"] == "train") & (frame["speaker"] != first), "split"] = "dev"
+
+    with pytest.raises(ModelError, match="at least 2 speakers"):
+        train_acoustic(frame, FAST)
+
+
+def test_prediction_on_table_without_model_columns_names_them(feature_frame: FrameMaker) -> None:
+    frame = feature_frame()
+    model = train_acoustic(frame, FAST)
+
+    with pytest.raises(ModelError, match="z.egemaps.f0"):
+        predict_proba(model, frame.drop(columns="z.egemaps.f0"))
