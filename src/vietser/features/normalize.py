@@ -14,6 +14,8 @@ stored with a model, when classifying new recordings).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,18 +80,21 @@ def normalize_by_speaker(
             f"fallback statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; "
             "use statistics computed on the same feature sets"
         )
-    values = frame[columns].astype(np.float64)
-    corpus_mean = pd.Series(corpus.mean)[columns]
-    corpus_std = pd.Series(corpus.std)[columns].fillna(0.0)
-    mean = pd.DataFrame(np.tile(corpus_mean.to_numpy(), (len(frame), 1)), index=frame.index, columns=columns)
-    std = pd.DataFrame(np.tile(corpus_std.to_numpy(), (len(frame), 1)), index=frame.index, columns=columns)
-    own = _has_baseline(frame, min_clips)
+    values = frame[columns].to_numpy(dtype=np.float64)
+    corpus_std = pd.Series(corpus.std)[columns].fillna(0.0).to_numpy()
+    mean = np.tile(pd.Series(corpus.mean)[columns].to_numpy(), (len(frame), 1))
+    std = np.tile(corpus_std, (len(frame), 1))
+    own = _has_baseline(frame, min_clips).to_numpy()
     if own.any():
-        groups = values[own].groupby(frame.loc[own, SPEAKER_COLUMN])
-        mean.loc[own] = groups.transform("mean")
-        std.loc[own] = groups.transform("std").fillna(0.0)
-    floor = np.maximum(STD_FLOOR_FRACTION * corpus_std.to_numpy(), MIN_STD)
-    z = (values - mean) / std.clip(lower=floor, axis=1)
+        speakers = frame[SPEAKER_COLUMN].to_numpy()
+        with warnings.catch_warnings():  # a feature missing on all of a speaker's clips stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for speaker in pd.unique(speakers[own]):
+                rows = own & (speakers == speaker)
+                mean[rows] = np.nanmean(values[rows], axis=0)
+                std[rows] = np.nan_to_num(np.nanstd(values[rows], axis=0, ddof=1))
+    floor = np.maximum(STD_FLOOR_FRACTION * corpus_std, MIN_STD)
+    z = pd.DataFrame((values - mean) / np.maximum(std, floor), index=frame.index, columns=columns)
     return z.rename(columns=lambda column: Z_PREFIX + column)
 
 
