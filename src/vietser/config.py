@@ -39,7 +39,14 @@ class RunConfig(BaseModel):
     routing: RoutingPolicy = Field(default_factory=DelegationBudget)
     confidence_score: ScoreName = "max_prob"
     rulebook: Path | None = Field(default=None, description="rulebook YAML; the packaged default when unset")
-    rule_prior_weight: float = Field(default=1.0, ge=0.0, description="weight of the acoustic prior in the rule engine")
+    rule_prior_weight: float = Field(
+        default=1.0, ge=0.0, description="weight of the acoustic prior in the rule engine (fitted when fit_rules)"
+    )
+    fit_rules: bool = Field(
+        default=True,
+        description="induce rules on the training clips the acoustic model is unsure of, and fit the rule and "
+        "prior weights on them (train split only; out-of-fold probabilities)",
+    )
     llm: LLMConfig | None = Field(default=None, description="LLM reasoner; the rule engine decides when unset")
     min_clips_per_speaker: int = Field(default=5, ge=2)
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")

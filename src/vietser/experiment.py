@@ -29,6 +29,7 @@ from vietser.reasoning import Reasoner, ReasoningResult
 from vietser.refine import RefinementResult, refinement_section
 from vietser.routing import Router, choose_threshold, confidence_scores, save_router
 from vietser.rules.engine import RuleEngine
+from vietser.rules.fit import FitSettings, fit_rulebook
 from vietser.rules.rulebook import Rulebook, default_rulebook, load_rulebook, save_rulebook
 from vietser import rundir
 
@@ -87,12 +88,17 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Train
     stats = CorpusStats.from_frame(train, raw_feature_columns(features))
     model = train_acoustic(features, config.acoustic, corpus_stats=stats.model_dump())
     save_model(model, run_dir)
-    save_config(config, run_dir)
     write_features(features, run_dir / rundir.FEATURES_FILE)
     rundir.write_run_manifest(features, run_dir)
     rundir.write_profiles(fit_class_profiles(train), run_dir)
     rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
+    if config.fit_rules:
+        fitted = fit_rulebook(train, config.acoustic, rulebook, FitSettings(n_folds=config.acoustic.cv_folds))
+        rulebook = fitted.rulebook
+        config = config.model_copy(update={"rule_prior_weight": round(fitted.prior_weight, 3)})
+        (run_dir / rundir.RULE_FIT_FILE).write_text(fitted.report, encoding="utf-8")
     save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
+    save_config(config, run_dir)
     return model
 
 
