@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/scale.py [--n 10000] [--dask-n 400] [--jobs 2] [--workdir DIR] [--keep]
+    python -m benchmarks.scale [--n 10000] [--dask-n 400] [--jobs 2] [--workdir DIR] [--keep]
 
 Generates ``--n`` voice-like clips of 1-3 s from ``--n / 20`` speakers (a
 few hundred distinct source signals, each clip a random excerpt with its own
@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -45,6 +44,8 @@ import numpy as np
 import pandas as pd
 import psutil
 import soundfile as sf
+
+from benchmarks.common import REPO, machine
 
 SAMPLE_RATE = 16_000
 N_SOURCES = 300
@@ -188,23 +189,13 @@ def measure(job: dict[str, str]) -> Measurement:
 def measured_in_child(job: dict[str, str]) -> Measurement:
     """Run :func:`measure` in a fresh interpreter, so each run's memory and start-up are its own."""
     done = subprocess.run(
-        [sys.executable, __file__, "--measure", json.dumps(job)], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "benchmarks.scale", "--measure", json.dumps(job)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    memory = psutil.virtual_memory().total / (1 << 30)
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; Python {platform.python_version()}"
 
 
 def load() -> str:
@@ -252,7 +243,7 @@ def run_all(args: argparse.Namespace, workdir: Path) -> None:
         measured_in_child(job("streamed, fresh cache", "loky", args.dask_n, "loky")),
         measured_in_child(job("streamed, fresh cache", "dask", args.dask_n, "dask")),
     ]
-    print(f"Machine: {machine()}. Load average (1, 5, 15 min) {load_before} before, {load()} after.")
+    print(f"Machine: {machine()}. Load average (1, 5, 15 min) {load_before} before the runs, {load()} after.")
     print(f"Workers: {args.jobs} (loky processes; Dask LocalCluster {args.jobs} workers × 1 thread). ")
     print(f"Generated {n} clips in {generated_s:.0f} s (not timed below).\n")
     print("| run | backend | clips | skipped | audio (h) | wall (s) | CPU (s) | clips/s | × real time (wall) "

@@ -63,18 +63,25 @@ def features(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Per-clip feature cache (default: $VIETSER_CACHE_DIR/features).")] = None,
     label_map: LabelMapOption = None,
+    chunk_size: Annotated[int, typer.Option(help="Clips per parquet part; memory stays bounded by it.")] = 500,
 ) -> None:
-    """Extract eGeMAPS + Praat prosody features for every clip (parallel, cached by audio content)."""
+    """Extract eGeMAPS + Praat prosody features for every clip (parallel, cached by audio content, resumable)."""
     from vietser.data.manifest import load_manifest
-    from vietser.features.extract import extract_features, write_features
+    from vietser.features.stream import extract_to_parquet
 
     with user_errors():
         frame = load_manifest(manifest_path, label_map=label_map)
         with progress_bar("features") as progress:
-            result = extract_features(
-                frame, jobs=jobs, backend=backend, scheduler=scheduler, cache_dir=cache_dir, progress=progress
+            result = extract_to_parquet(
+                frame,
+                output,
+                chunk_size=chunk_size,
+                jobs=jobs,
+                backend=backend,
+                scheduler=scheduler,
+                cache_dir=cache_dir,
+                progress=progress,
             )
-        write_features(result.frame, output)
     print_extraction_summary(result)
     console.print(f"features: {output}")
 
@@ -82,7 +89,7 @@ def features(
 def print_extraction_summary(result) -> None:  # noqa: ANN001 - ExtractionResult, imported lazily
     """Counts of computed, cached and skipped clips; every skipped clip by path and reason."""
     console.print(
-        f"clips: {len(result.frame)} extracted ({result.computed} computed, {result.cached} from cache), "
+        f"clips: {result.rows} extracted ({result.computed} computed, {result.cached} from cache), "
         f"{len(result.skipped)} skipped"
     )
     for skipped in result.skipped:

@@ -126,16 +126,14 @@ def _features_for(source: Path, output: Path, jobs: int) -> Path:
     if source.suffix == ".parquet":
         return source
     from vietser.data.manifest import load_manifest
-    from vietser.features.extract import extract_features, write_features
+    from vietser.features.stream import extract_to_parquet
     from vietser.rundir import write_skipped
 
-    with progress_bar("features") as progress:
-        result = extract_features(load_manifest(source), jobs=jobs, progress=progress)
-    print_extraction_summary(result)
-    output.mkdir(parents=True, exist_ok=True)
-    write_skipped(result.skipped, output)
     path = output / "extracted-features.parquet"
-    write_features(result.frame, path)
+    with progress_bar("features") as progress:
+        result = extract_to_parquet(load_manifest(source), path, jobs=jobs, progress=progress)
+    print_extraction_summary(result)
+    write_skipped(result.skipped, output)
     return path
 
 

@@ -1,0 +1,134 @@
+"""Per-speaker z-scores computed batch by batch, for tables too large to hold in memory.
+
+:class:`SpeakerMoments` accumulates each speaker's count, mean and sum of
+squared deviations one batch of rows at a time (merging batches with Chan et
+al.'s pairwise update, which stays accurate where running sums of squares
+would cancel), so memory grows with speakers x columns, never with clips.
+:meth:`SpeakerMoments.zscores` then scores any batch exactly as
+:func:`vietser.features.normalize.normalize_by_speaker` scores the whole
+table: own baseline for speakers with at least ``min_clips`` clips, corpus
+(or fallback) statistics otherwise, the same standard-deviation floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vietser.errors import ConfigError
+from vietser.features.catalog import Z_PREFIX
+from vietser.features.normalize import MIN_STD, SPEAKER_COLUMN, STD_FLOOR_FRACTION, CorpusStats
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sum of squared deviations of some rows, per column."""
+
+    count: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Moments:
+        mean = values.mean(axis=0)
+        return cls(len(values), mean, ((values - mean) ** 2).sum(axis=0))
+
+    def merge(self, other: Moments) -> Moments:
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.count / count)
+        m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / count)
+        return Moments(count, mean, m2)
+
+    def std(self) -> np.ndarray:
+        """Sample standard deviation (ddof 1); 0 for fewer than two rows, as pandas' ``std().fillna(0)``."""
+        if self.count < 2:
+            return np.zeros_like(self.mean)
+        return np.sqrt(self.m2 / (self.count - 1))
+
+
+class SpeakerMoments:
+    """Running statistics of ``columns`` per speaker (rows without a speaker only count for the corpus)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = list(columns)
+        self.speakers: dict[str, Moments] = {}
+        self._unknown: Moments | None = None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Add a batch of rows."""
+        if frame.empty:
+            return
+        values = frame[self.columns].to_numpy(dtype=np.float64)
+        codes, speakers = pd.factorize(pd.Series(_speaker_keys(frame), dtype=object))
+        for code, key in [(-1, None), *enumerate(speakers)]:
+            mask = codes == code
+            if not mask.any():
+                continue
+            rows = Moments.of(values[mask])
+            if key is None:
+                self._unknown = rows if self._unknown is None else self._unknown.merge(rows)
+            else:
+                known = self.speakers.get(key)
+                self.speakers[key] = rows if known is None else known.merge(rows)
+
+    def corpus(self) -> CorpusStats:
+        """Statistics over every row added, as :meth:`CorpusStats.from_frame` gives on the whole table."""
+        groups = [*self.speakers.values(), *([self._unknown] if self._unknown is not None else [])]
+        if not groups:
+            nan = dict.fromkeys(self.columns, float("nan"))
+            return CorpusStats(mean=nan, std=dict.fromkeys(self.columns, 0.0))
+        total = groups[0]
+        for group in groups[1:]:
+            total = total.merge(group)
+        return CorpusStats(
+            mean=dict(zip(self.columns, total.mean.tolist())), std=dict(zip(self.columns, total.std().tolist()))
+        )
+
+    def zscores(self, frame: pd.DataFrame, min_clips: int, fallback: CorpusStats | None = None) -> pd.DataFrame:
+        """``z.<column>`` columns for a batch of rows, on the batch's index.
+
+        Raises:
+            ConfigError: ``min_clips`` is below 2, or ``fallback`` lacks some columns.
+        """
+        check_normalization(self.columns, min_clips, fallback)
+        corpus = fallback if fallback is not None else self.corpus()
+        corpus_mean = np.array([corpus.mean[column] for column in self.columns], dtype=np.float64)
+        corpus_std = np.array([corpus.std[column] for column in self.columns], dtype=np.float64)
+        corpus_std = np.where(np.isnan(corpus_std), 0.0, corpus_std)
+        mean = np.tile(corpus_mean, (len(frame), 1))
+        std = np.tile(corpus_std, (len(frame), 1))
+        for row, key in enumerate(_speaker_keys(frame)):
+            own = self.speakers.get(key) if key is not None else None
+            if own is not None and own.count >= min_clips:
+                mean[row], std[row] = own.mean, own.std()
+        floor = np.maximum(STD_FLOOR_FRACTION * corpus_std, MIN_STD)
+        z = (frame[self.columns].to_numpy(dtype=np.float64) - mean) / np.maximum(std, floor)
+        return pd.DataFrame(z, index=frame.index, columns=[Z_PREFIX + column for column in self.columns])
+
+
+def check_normalization(columns: list[str], min_clips: int, fallback: CorpusStats | None) -> None:
+    """Raise the errors :func:`normalize_by_speaker` raises, before any work is done.
+
+    Raises:
+        ConfigError: ``min_clips`` is below 2, or ``fallback`` lacks some columns.
+    """
+    if min_clips < 2:
+        raise ConfigError(f"min_clips is {min_clips}; a speaker baseline needs at least 2 clips")
+    if fallback is None:
+        return
+    missing = [column for column in columns if column not in fallback.mean or column not in fallback.std]
+    if missing:
+        raise ConfigError(
+            f"fallback statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; "
+            "use statistics computed on the same feature sets"
+        )
+
+
+def _speaker_keys(frame: pd.DataFrame) -> list[str | None]:
+    """Each row's speaker, None where unknown (no column, empty or missing id)."""
+    if SPEAKER_COLUMN not in frame.columns:
+        return [None] * len(frame)
+    return [None if pd.isna(value) or value == "" else str(value) for value in frame[SPEAKER_COLUMN]]
