@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import tempfile
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -13,6 +14,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 RAVDESS = REPO.parent / "shared" / "data" / "ravdess3"
+BENCH_DIR = Path(tempfile.gettempdir()) / "vietser-bench"
 LIBRARIES = ("vietser", "numpy", "scikit-learn", "opensmile", "praat-parselmouth", "pandas")
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/features.py [--demo-dir D] [--data ../shared/data/ravdess3] [--limit N]
+    python -m benchmarks.features [--demo-dir D] [--data ../shared/data/ravdess3] [--limit N]
 
 Corpora measured:
 
@@ -38,6 +38,7 @@ import pandas as pd
 import parselmouth
 import soundfile as sf
 
+from benchmarks.common import cpu_model
 from vietser.errors import VietserError
 from vietser.features.extract import extract_features
 
@@ -70,16 +71,6 @@ def timed(corpus: str, stage: str, manifest: pd.DataFrame, sets: tuple[str, ...]
     if stage == STAGES[1] and result.computed:
         raise SystemExit(f"{corpus}: the cached rerun recomputed {result.computed} clips")
     return Row(corpus, stage, len(result.frame), float(result.frame["duration_s"].sum()), seconds, cpu_seconds)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def tone_manifest(folder: Path) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from benchmarks.common import demo_features, machine
+from benchmarks.common import BENCH_DIR, demo_features, machine
 from vietser.config import load_config
 from vietser.experiment import evaluate_run, train_run
 from vietser.predict import load_predictor
@@ -88,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--clips", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vietser-bench")
+    parser.add_argument("--workdir", type=Path, default=BENCH_DIR)
     args = parser.parse_args()
     print(f"## predict latency (acoustic path, features included)\n\n{machine()}\n")
     print(markdown(measure(args.workdir, args.clips, args.jobs)))

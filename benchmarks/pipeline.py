@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/pipeline.py [--data ../shared/data/ravdess3] [--folds 6] [--jobs 2] [--rounds 2]
+    python -m benchmarks.pipeline [--data ../shared/data/ravdess3] [--folds 6] [--jobs 2] [--rounds 2]
 
 For every fold the held-out speakers are the test split; of the remaining
 speakers a quarter are the dev split and the rest train. In each fold the
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import RAVDESS, corpus_features, demo_features, machine
+from benchmarks.common import BENCH_DIR, RAVDESS, corpus_features, demo_features, machine
 from vietser import rundir
 from vietser.config import load_config
 from vietser.decision import Decision
@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vietser-bench")
+    parser.add_argument("--workdir", type=Path, default=BENCH_DIR)
     args = parser.parse_args()
     print(f"## Pipeline benchmark\n\n{machine()}")
     corpora = {"demo (synthetic Vietnamese)": demo_features(args.workdir, args.jobs)}

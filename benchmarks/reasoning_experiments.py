@@ -70,8 +70,10 @@ def run_variant(data: dict, variant: Variant, score: str, policy) -> dict[str, n
     rulebook, prior_weight = variant(data["train"], data["p_oof"])
     dev_y = np.array([CLASSES.index(x) for x in data["dev"]["label"]])
     dev_reason = engine_predict(rulebook, prior_weight, data["dev"], data["p_dev"])
+    full_budget = score.endswith("-full")
     router = choose_threshold(
-        data["p_dev"], data["dev"]["label"].to_numpy(), policy, score=score, reasoner_correct=dev_reason == dev_y
+        data["p_dev"], data["dev"]["label"].to_numpy(), policy, score=score.removesuffix("-full"),
+        reasoner_correct=None if full_budget else dev_reason == dev_y,
     )
     confident = router.is_confident(data["p_test"])
     acoustic = data["p_test"].argmax(axis=1)
@@ -103,14 +105,26 @@ def empty_rulebook() -> Rulebook:
     return default_rulebook().model_copy(update={"rules": []})
 
 
+E = empty_rulebook
 VARIANTS: dict[str, Variant] = {
     "literature rules, pw=1 (current)": literature,
-    "literature, fitted weights+pw, all clips": fitted(FitSettings(ambiguous_share=1.0)),
-    "literature, fitted weights+pw, 40% ambiguous": fitted(FitSettings(ambiguous_share=0.4)),
-    "literature, fitted weights+pw, 20% ambiguous": fitted(FitSettings(ambiguous_share=0.2)),
-    "literature + induced(ambiguous 40%), fitted": fitted(FitSettings(ambiguous_share=0.4, induce=True)),
-    "induced only (ambiguous 40%), fitted": fitted(FitSettings(ambiguous_share=0.4, induce=True), empty_rulebook),
-    "literature + induced(ambiguous 40%), fitted, l2=0.05": fitted(FitSettings(ambiguous_share=0.4, induce=True, l2=0.05)),
+    "literature, fitted weights+pw, 20% ambiguous": fitted(FitSettings(fit_base=True, ambiguous_share=0.2)),
+    "lit + induced(40%), fitted": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True)),
+    "induced only (20%)": fitted(FitSettings(fit_base=True, ambiguous_share=0.2, induce=True), E),
+    "induced only (30%)": fitted(FitSettings(fit_base=True, ambiguous_share=0.3, induce=True), E),
+    "induced only (40%)": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True), E),
+    "induced only (60%)": fitted(FitSettings(fit_base=True, ambiguous_share=0.6, induce=True), E),
+    "induced only (100%)": fitted(FitSettings(fit_base=True, ambiguous_share=1.0, induce=True), E),
+    "induced only (40%), depth 3": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, max_depth=3), E),
+    "induced only (40%), depth 1": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, max_depth=1), E),
+    "induced only (40%), minprec .5": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, min_precision=0.5), E),
+    "induced only (40%), l2=0.03": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, l2=0.03), E),
+    "induced only (40%), l2=0.003": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, l2=0.003), E),
+    "FitSettings() default": fitted(FitSettings()),
+    "lit + induced(40%), l2=0.03": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, l2=0.03)),
+    "induced only (30%), l2=0.03": fitted(FitSettings(fit_base=True, ambiguous_share=0.3, induce=True, l2=0.03), E),
+    "induced only (60%), l2=0.03": fitted(FitSettings(fit_base=True, ambiguous_share=0.6, induce=True, l2=0.03), E),
+    "induced only (40%), pw fixed 1": fitted(FitSettings(fit_base=True, ambiguous_share=0.4, induce=True, fit_prior_weight=False), E),
 }
 
 
@@ -121,7 +135,7 @@ def table(corpus: str, pooled: dict[str, dict[str, list]], seed: int) -> str:
     acoustic = np.concatenate(first["acoustic"])
     lines.append(f"| acoustic only | - | {_f1(truth, acoustic):.3f} | 0% | - | - | - | - |")
     for name, parts in pooled.items():
-        cat = {key: np.concatenate(value) for key, value in parts.items()}
+        cat = {key: np.concatenate(value) for key, value in parts.items() if key != "score"}
         d = cat["delegated"]
         acc_r, acc_a = np.mean(cat["reasoner"][d] == cat["truth"][d]), np.mean(cat["acoustic"][d] == cat["truth"][d])
         gain = paired_bootstrap(

@@ -166,8 +166,27 @@ def predict(
     err_console.print(f"decided {len(result.decisions)}, skipped {len(result.skipped)}")
 
 
+
+
+def bench(
+    quick: Annotated[bool, typer.Option(help="Smaller samples and 3 folds.")] = False,
+) -> None:
+    """Run every benchmark (speed, memory, accuracy) and print the tables; results saved as JSON."""
+    import subprocess
+
+    import vietser
+
+    checkout = Path(vietser.__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "run_all.py").is_file():
+        err_console.print("[bold red]error:[/] `vietser bench` runs from a source checkout (benchmarks/ is not installed)")
+        raise typer.Exit(code=2)
+    command = [sys.executable, "-m", "benchmarks.run_all", *(["--quick"] if quick else [])]
+    raise typer.Exit(code=subprocess.run(command, cwd=checkout, check=False).returncode)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(evaluate)
     app.command()(run)
     app.command()(predict)
+    app.command()(bench)

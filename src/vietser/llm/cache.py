@@ -19,7 +19,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vietser.llm.client import ChatReply
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -67,6 +70,23 @@ class CallRecord:
     latency_s: float
     error: str | None = None
     created_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_reply(
+        cls, key: str, model: str, request: dict[str, Any], reply: ChatReply, parsed: dict[str, Any] | None, error: str | None
+    ) -> CallRecord:
+        """The record of one chat reply: its text (or refusal), tokens and latency."""
+        return cls(
+            key=key,
+            model=model,
+            request=request,
+            response=reply.content if reply.content is not None else reply.refusal,
+            parsed=parsed,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            latency_s=reply.latency_s,
+            error=error,
+        )
 
 
 class ResponseCache:

@@ -326,19 +326,9 @@ class LLMReasoner:
     ) -> None:
         if self.cache is None:
             return
-        self.cache.add(
-            CallRecord(
-                key=key,
-                model=self.config.model,
-                request={"messages": messages, "params": self._params},
-                response=completion.content if completion.content is not None else completion.refusal,
-                parsed=parsed.answer.model_dump() if parsed.answer is not None else None,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                latency_s=completion.latency_s,
-                error=parsed.failure,
-            )
-        )
+        request = {"messages": messages, "params": self._params}
+        parsed_answer = parsed.answer.model_dump() if parsed.answer is not None else None
+        self.cache.add(CallRecord.from_reply(key, self.config.model, request, completion, parsed_answer, parsed.failure))
 
     def _count(self, outcome: _Outcome) -> None:
         with self._lock:

@@ -170,19 +170,9 @@ class LLMProposer:
     ) -> None:
         if self.cache is None:
             return
-        self.cache.add(
-            CallRecord(
-                key=key,
-                model=self.config.model,
-                request={"messages": messages, "params": self._params},
-                response=reply.content if reply.content is not None else reply.refusal,
-                parsed=None if failure else {"edits": [e.model_dump(mode="json") for e in edits]},
-                prompt_tokens=reply.prompt_tokens,
-                completion_tokens=reply.completion_tokens,
-                latency_s=reply.latency_s,
-                error=failure,
-            )
-        )
+        request = {"messages": messages, "params": self._params}
+        parsed = None if failure else {"edits": [e.model_dump(mode="json") for e in edits]}
+        self.cache.add(CallRecord.from_reply(key, self.config.model, request, reply, parsed, failure))
 
 
 def _applicable(
