@@ -186,3 +186,8 @@ def test_missing_routing_file_is_reported(tmp_path: Path) -> None:
 def test_probabilities_of_the_wrong_shape_are_refused() -> None:
     with pytest.raises(ModelError, match="shape"):
         confidence_scores(np.ones((4, 2)) / 2, "max_prob")
+
+
+def test_reasoner_correctness_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ConfigError, match="one value per dev clip"):
+        choose_threshold(*DEV, BestAccuracy(), reasoner_correct=np.ones(10, dtype=bool))

@@ -222,6 +222,8 @@ def choose_threshold(
         ConfigError: the policy cannot be applied with these arguments.
     """
     p = _checked(probabilities_dev)
+    if len(p) == 0 or len(p) != len(labels_dev):
+        raise ConfigError(f"need dev probabilities and labels of one clip each, got {len(p)} and {len(labels_dev)}")
     correct = p.argmax(axis=1) == label_indices(labels_dev)
     reasoner = _reasoner_vector(reasoner_correct, len(correct), policy)
     if isinstance(policy, ConformalCoverage):
@@ -288,7 +290,10 @@ def _reasoner_vector(reasoner_correct: np.ndarray | float | None, n: int, policy
                 "or its expected accuracy as one number"
             )
         return None
-    vector = np.broadcast_to(np.asarray(reasoner_correct, dtype=float), (n,))
+    values = np.asarray(reasoner_correct, dtype=float)
+    if values.ndim > 0 and values.shape != (n,):
+        raise ConfigError(f"reasoner_correct has shape {values.shape}; give one value per dev clip ({n}) or one number")
+    vector = np.broadcast_to(values, (n,))
     if np.any((vector < 0) | (vector > 1)):
         raise ConfigError("reasoner_correct must hold booleans or accuracies between 0 and 1")
     return vector

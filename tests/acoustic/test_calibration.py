@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from tests.acoustic.conftest import FrameMaker
+from tests.acoustic.frames import FrameMaker
 from vietser.acoustic import (
     AcousticConfig,
     ModelKind,
@@ -73,7 +73,8 @@ def test_temperature_scaling_lowers_ece_on_held_out_speakers(feature_frame: Fram
     uncalibrated = build_pipeline(ModelKind.SVM_LINEAR).set_params(**model.cv_.best_params)
     uncalibrated.fit(feature_matrix(train, columns), train["label"].astype(str))
 
-    ece_raw = expected_calibration_error(class_probabilities(uncalibrated, feature_matrix(held_out, columns)), held_out["label"])
+    raw_probabilities = class_probabilities(uncalibrated, feature_matrix(held_out, columns))
+    ece_raw = expected_calibration_error(raw_probabilities, held_out["label"])
     ece_calibrated = expected_calibration_error(predict_proba(model, held_out), held_out["label"])
 
     assert ece_calibrated < ece_raw

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.acoustic.conftest import FrameMaker, make_feature_frame
+from tests.acoustic.frames import FrameMaker, make_feature_frame
 from vietser.acoustic import AcousticConfig, TrainedModel, load_model, predict_proba, save_model, train_acoustic
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
@@ -41,6 +41,7 @@ def _rewrite_schema(model_path: Path, old: tuple[str, str] = ("", ""), new: tupl
             archive.writestr(name, data)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     ("kind", "calibration"),
     [
@@ -55,7 +56,8 @@ def test_saved_model_loads_with_identical_probabilities(
     feature_frame: FrameMaker, tmp_path: Path, kind: str, calibration: str
 ) -> None:
     frame = feature_frame(n_speakers=6, clips_per_speaker=20)
-    model = train_acoustic(frame, AcousticConfig(model=kind, calibration=calibration, cv_folds=2, measure_calibration=False))
+    config = AcousticConfig(model=kind, calibration=calibration, cv_folds=2, measure_calibration=False)
+    model = train_acoustic(frame, config)
 
     save_model(model, tmp_path)
     loaded = load_model(tmp_path)

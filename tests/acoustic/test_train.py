@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.acoustic.conftest import FrameMaker
+from tests.acoustic.frames import FrameMaker
 from vietser.acoustic import AcousticConfig, predict_proba, speaker_folds, train_acoustic
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
@@ -114,3 +114,19 @@ def test_prediction_on_table_without_model_columns_names_them(feature_frame: Fra
 
     with pytest.raises(ModelError, match="z.egemaps.f0"):
         predict_proba(model, frame.drop(columns="z.egemaps.f0"))
+
+
+def test_folds_whose_training_speakers_lack_a_class_are_refused() -> None:
+    labels = np.repeat(["calm", "angry", "panic"], 4)
+    speakers = np.repeat(["a", "b", "c"], 4)
+
+    with pytest.raises(ModelError, match="too few speakers carry that class"):
+        speaker_folds(labels, speakers, n_splits=3, seed=0)
+
+
+def test_more_folds_than_clips_per_class_is_refused() -> None:
+    labels = np.array(["calm", "angry", "panic"] * 2)
+    speakers = np.array(["a", "b", "c", "d", "e", "f"])
+
+    with pytest.raises(ModelError, match="lower cv_folds"):
+        speaker_folds(labels, speakers, n_splits=3, seed=0)

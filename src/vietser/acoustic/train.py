@@ -87,7 +87,7 @@ def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed:
     Uses at most one fold per speaker.
 
     Raises:
-        ModelError: fewer than two speakers.
+        ModelError: fewer than two speakers, or a fold whose training part lacks a class.
     """
     n_speakers = len(np.unique(speakers))
     if n_speakers < 2:
@@ -96,7 +96,18 @@ def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed:
             "add speakers to the train split"
         )
     splitter = StratifiedGroupKFold(n_splits=min(n_splits, n_speakers), shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(labels)), labels, groups=speakers))
+    try:
+        folds = list(splitter.split(np.zeros(len(labels)), labels, groups=speakers))
+    except ValueError as error:  # every class has fewer clips than folds
+        raise ModelError(f"cannot make {splitter.n_splits} speaker-grouped folds: {error}; lower cv_folds") from error
+    for number, (train, _) in enumerate(folds, start=1):
+        missing = sorted(set(labels) - set(labels[train]))
+        if missing:
+            raise ModelError(
+                f"in speaker-grouped fold {number} of {len(folds)} the training speakers have no clip of "
+                f"{missing}: too few speakers carry that class. Add speakers with it or lower cv_folds"
+            )
+    return folds
 
 
 def search_hyperparameters(
@@ -130,7 +141,10 @@ def measure_calibration(
     for train, test in splits:
         raw = clone(pipeline).fit(X[train], y[train])
         before[test] = class_probabilities(raw, X[test])
-        inner = speaker_folds(y[train], speakers[train], config.cv_folds, config.seed)
+        try:
+            inner = speaker_folds(y[train], speakers[train], config.cv_folds, config.seed)
+        except ModelError as error:
+            raise ModelError(f"cannot measure calibration: {error}; or set measure_calibration=False") from error
         calibrated = fit_calibrated(pipeline, X[train], y[train], inner, config.calibration)
         after[test] = class_probabilities(calibrated, X[test])
     return CalibrationReport(

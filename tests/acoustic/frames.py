@@ -1,0 +1,59 @@
+"""Generated feature tables laid out like features.parquet (no audio involved)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification
+
+from vietser.labels import CLASSES
+
+FrameMaker = Callable[..., pd.DataFrame]
+
+
+def make_feature_frame(
+    n_speakers: int = 12,
+    clips_per_speaker: int = 30,
+    n_egemaps: int = 8,
+    n_prosody: int = 4,
+    class_sep: float = 1.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Three overlapping classes, per-speaker offsets on the raw columns, speakers split 60/20/20.
+
+    ``z.`` columns are each raw column z-scored within its speaker, as the feature stage does.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_speakers * clips_per_speaker
+    X, y = make_classification(
+        n_samples=n,
+        n_features=n_egemaps + n_prosody,
+        n_informative=min(6, n_egemaps + n_prosody),
+        n_redundant=0,
+        n_classes=3,
+        n_clusters_per_class=1,
+        class_sep=class_sep,
+        flip_y=0.05,
+        random_state=seed,
+    )
+    speakers = np.repeat([f"spk{i:02d}" for i in range(n_speakers)], clips_per_speaker)
+    rng.shuffle(speakers)
+    X = X + rng.normal(0, 1.5, size=(n_speakers, X.shape[1]))[np.searchsorted(np.unique(speakers), speakers)]
+    names = [f"egemaps.f{i}" for i in range(n_egemaps)] + [f"prosody.p{i}" for i in range(n_prosody)]
+    frame = pd.DataFrame(X, columns=names)
+    z = frame.groupby(speakers).transform(lambda s: (s - s.mean()) / s.std(ddof=0))
+    frame = pd.concat([frame, z.add_prefix("z.")], axis=1)
+    order = np.unique(speakers)
+    n_train, n_dev = int(0.6 * n_speakers), int(0.2 * n_speakers)
+    split_of = {s: "train" if i < n_train else "dev" if i < n_train + n_dev else "test" for i, s in enumerate(order)}
+    meta = pd.DataFrame(
+        {
+            "clip_id": [f"clip{i:05d}.wav" for i in range(n)],
+            "label": np.array(CLASSES)[y],
+            "speaker": speakers,
+            "split": [split_of[s] for s in speakers],
+        }
+    )
+    return pd.concat([meta, frame], axis=1)
