@@ -13,7 +13,7 @@ from vietser.acoustic import (
     predict_proba,
     train_acoustic,
 )
-from vietser.acoustic.calibration import class_probabilities
+from vietser.acoustic.calibration import class_probabilities, label_indices
 from vietser.acoustic.models import build_pipeline
 from vietser.acoustic.train import feature_matrix
 from vietser.errors import ModelError
@@ -42,7 +42,7 @@ def test_brier_score_is_zero_for_certain_right_and_two_for_certain_wrong() -> No
 
 def test_labels_outside_the_classes_are_refused() -> None:
     with pytest.raises(ModelError, match="happy"):
-        brier_score(np.array([[1.0, 0.0, 0.0]]), ["happy"])
+        label_indices(["calm", "happy"])
 
 
 def test_class_the_estimator_never_saw_gets_a_zero_column() -> None:

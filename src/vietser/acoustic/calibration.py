@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.config import CalibrationMethod
 from vietser.errors import ModelError
+from vietser.evaluate.calibration import brier_score, expected_calibration_error
 from vietser.labels import CLASSES
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
@@ -55,28 +56,6 @@ def label_indices(labels: Sequence[str] | np.ndarray) -> np.ndarray:
             f"labels {unknown} are not among the classes {list(CLASSES)}; map them onto these classes first"
         )
     return np.array([index[str(label)] for label in labels], dtype=int)
-
-
-def expected_calibration_error(
-    probabilities: np.ndarray, labels: Sequence[str] | np.ndarray, n_bins: int = 10
-) -> float:
-    """Top-label expected calibration error with equal-width confidence bins (Guo et al., 2017)."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    correct = probabilities.argmax(axis=1) == label_indices(labels)
-    confidence = probabilities.max(axis=1)
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in np.unique(bins):
-        in_bin = bins == b
-        ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
-
-
-def brier_score(probabilities: np.ndarray, labels: Sequence[str] | np.ndarray) -> float:
-    """Multiclass Brier score: mean squared distance to the one-hot label (0 best, 2 worst)."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    onehot = np.eye(len(CLASSES))[label_indices(labels)]
-    return float(np.mean(np.sum((probabilities - onehot) ** 2, axis=1)))
 
 
 def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
