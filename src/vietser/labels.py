@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
+
+import numpy as np
 
 
 class Emotion(str, Enum):
@@ -22,3 +25,19 @@ VIETNAMESE_NAMES: dict[str, str] = {
 }
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
+
+
+def label_indices(labels: Sequence[str] | np.ndarray, classes: Sequence[str] = CLASSES) -> np.ndarray:
+    """Map labels to their index in ``classes``.
+
+    Raises:
+        ValueError: a label is not one of ``classes``.
+    """
+    index = {name: i for i, name in enumerate(classes)}
+    values = [str(label) for label in labels]
+    unknown = sorted({value for value in values if value not in index})
+    if unknown:
+        raise ValueError(
+            f"labels {unknown} are not among the classes {list(classes)}; map them onto these classes first"
+        )
+    return np.fromiter((index[value] for value in values), dtype=np.int64, count=len(values))

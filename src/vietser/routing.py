@@ -24,10 +24,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import beta
 
-from vietser.acoustic.calibration import label_indices
 from vietser.decision import Route
 from vietser.errors import ConfigError, ModelError
-from vietser.labels import CLASSES
+from vietser.labels import CLASSES, label_indices
 
 ScoreName = Literal["max_prob", "margin", "entropy", "conformal"]
 ConformalMethod = Literal["lac", "aps"]

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from vietser.acoustic.config import CalibrationMethod
 from vietser.errors import ModelError
 from vietser.evaluate.calibration import brier_score, expected_calibration_error
+from vietser import labels as labels_module
 from vietser.labels import CLASSES
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
@@ -49,13 +50,10 @@ def label_indices(labels: Sequence[str] | np.ndarray) -> np.ndarray:
     Raises:
         ModelError: a label is not one of CLASSES.
     """
-    index = {name: i for i, name in enumerate(CLASSES)}
-    unknown = sorted({str(label) for label in labels} - index.keys())
-    if unknown:
-        raise ModelError(
-            f"labels {unknown} are not among the classes {list(CLASSES)}; map them onto these classes first"
-        )
-    return np.array([index[str(label)] for label in labels], dtype=int)
+    try:
+        return labels_module.label_indices(labels)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
 
 
 def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:

@@ -2,25 +2,40 @@
 
 Every clip is espeak-ng formant synthesis (:mod:`vietser.data.espeak`) of a short
 Vietnamese sentence of the kind heard on a hotline, an emergency line or a
-customer-service line, post-processed in numpy. It is **not human speech**: use
-it to exercise the whole pipeline offline (manifest, features, models, routing,
-rules, LLM reasoning, reports), never to judge real-world accuracy.
+customer-service line, post-processed in numpy (:mod:`vietser.data.demo_effects`).
+It is **not human speech**: use it to exercise the whole pipeline offline
+(manifest, features, models, routing, rules, LLM reasoning, reports), never to
+judge real-world accuracy.
 
-How the classes are made, relative to each speaker's own baseline voice:
+The corpus is meant to be about as hard as real call audio, so that routing has
+clips to delegate. What each class does at full strength, relative to the
+speaker's own baseline voice:
 
 * calm: baseline pitch, narrow range, moderate rate and level, mild declination;
-* angry: louder, somewhat higher pitch, wider and falling contour, faster, tense
-  voice (pre-emphasis and soft clipping);
-* panic: much higher and rising pitch, wide range, fast and irregular rate,
-  short pauses, breathy noise and a ~6 Hz tremor.
+* angry: much louder, raised pitch, wide falling contour, faster, tense voice
+  (pre-emphasis and soft clipping);
+* panic: louder, pitch raised higher with a rising contour, wide range, fast
+  and uneven rate, short irregular pauses, breathy noise, tremor and jitter.
 
-Each clip draws an arousal ``intensity`` in [0, 1]; the class effects scale with
-it, so low-intensity angry/panic clips sound nearly calm and lively calm clips
-drift towards them: about a fifth of the clips are genuinely ambiguous. Three
-simulated annotators agree with the true label on clear clips and disagree more
-on ambiguous ones. Sentences are partly class-typical, partly neutral, so the
-text alone does not give the label away. Background noise (pink, brown or
-babble-like) is mixed in at 10–30 dB SNR.
+Angry and panic share high arousal, so they mostly differ in loudness, tension
+and contour against pitch height, breathiness and tremor. Nothing is that clean:
+
+* each clip draws an arousal ``intensity`` in [0, 1] that scales every effect,
+  so low-intensity angry and panic clips sound nearly calm and lively calm
+  clips drift towards them;
+* an angry or panic clip may blend in part of the other class's manner (a
+  shrill, rising anger; a shouted panic);
+* every cue of every clip varies on its own, and each speaker has their own
+  expressiveness and style (some show emotion mostly by loudness, others by
+  pitch or tempo);
+* the channel varies clip by clip: background noise (pink, brown or babble) at
+  3–35 dB SNR, handset gain, and for some speakers some calls on a narrow-band
+  phone line (300–3400 Hz).
+
+Three simulated annotators agree with the true label on clear clips and
+disagree more on ambiguous ones, towards the class the clip sounds like.
+Sentences are partly class-typical, partly neutral, so the text alone does not
+give the label away.
 
 Layout written to ``out_dir``::
 
@@ -29,9 +44,11 @@ Layout written to ``out_dir``::
     README.md                       what the corpus is and is not
     audio/spk01/spk01_001.wav ...   16 kHz mono 16-bit PCM
 
-Splits are by speaker (10 speakers: 6 train, 2 dev, 2 test). Output is
-deterministic: the same arguments give byte-identical files. Because espeak-ng
-carries state from call to call, each speaker is rendered in a fresh process.
+The default corpus has 12 speakers × 30 clips (360 clips, 10 per class per
+speaker), split by speaker: 8 train, 2 dev, 2 test (a fifth of the speakers each
+for dev and test). Output is deterministic: the same arguments give
+byte-identical files. Because espeak-ng carries state from call to call, each
+speaker is rendered in a fresh process.
 """
 
 from __future__ import annotations
@@ -45,13 +62,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
-from vietser.data.espeak import VIETNAMESE_VOICES, synthesize
+from vietser.data.demo_effects import SAMPLE_RATE, Channel, Expression, Voice, render_clip
+from vietser.data.espeak import VIETNAMESE_VOICES
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
 
-SAMPLE_RATE = 16_000
 ANNOTATORS: tuple[str, ...] = ("annotator_a", "annotator_b", "annotator_c")
 MANIFEST_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity")
 
@@ -106,19 +122,28 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# espeak-ng variants whose pitch tracks cleanly (m1 and m4 add octave-jumping roughness).
+# espeak-ng variants whose pitch tracks cleanly (m1 and m4 add octave-jumping roughness),
+# and the espeak pitch settings that give them a median F0 of about 95–125 Hz and
+# 150–200 Hz: lower male settings fall below the 75 Hz floor of pitch trackers.
 _MALE_VARIANTS = ("m2", "m3", "m5", "m6", "m7")
 _FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
+_MALE_PITCH = (60.0, 80.0)
+_FEMALE_PITCH = (42.0, 62.0)
 _README = """# vietser demo corpus (synthetic)
 
-{n_clips} clips from {n_speakers} synthetic speakers, labelled calm / angry / panic,
-generated by `vietser demo` (seed {seed}).
+{n_clips} clips from {n_speakers} synthetic speakers ({clips_per_speaker} each), labelled
+calm / angry / panic, generated by `vietser demo` (seed {seed}). Split by speaker:
+{n_train} train, {n_dev} dev, {n_test} test.
 
 **This is not human speech.** Every clip is espeak-ng formant synthesis of a short
-Vietnamese sentence, with class-typical prosody (pitch level and range, rate,
-loudness, tension, breathiness, tremor, pauses), per-clip arousal intensity and
-background noise added in software. Use it to exercise the whole vietser pipeline
-offline; do not use it to judge how well a model works on real callers.
+Vietnamese sentence, with class-typical prosody (pitch level, range and contour,
+rate, loudness, tension, breathiness, tremor, pauses) added in software. It is
+made to be hard, like real calls: many angry and panic clips are mild and sound
+nearly calm, angry and panic share high arousal and sometimes each other's
+manner, speakers differ in how they show emotion, and the channel varies
+(background noise, handset gain, narrow-band phone lines). Use it to exercise
+the whole vietser pipeline offline; do not use it to judge how well a model
+works on real callers.
 
 ## Layout
 
@@ -131,18 +156,32 @@ offline; do not use it to judge how well a model works on real callers.
 """
 
 
+# Each class at full intensity. Angry and panic share raised pitch, effort and rate.
+_PROFILES: dict[str, Expression] = {
+    "calm": Expression(5, 10, 0, 0.05, 0.0, 2.5, 0.0, 0.0, 0.0, 0.0),
+    "angry": Expression(18, 30, -12, 0.22, 0.03, 9.0, 1.0, 0.0, 0.0, 0.0),
+    "panic": Expression(30, 35, 12, 0.26, 0.15, 6.0, 0.1, 1.0, 1.0, 1.0),
+}
+_RIVAL = {"calm": "calm", "angry": "panic", "panic": "angry"}
+# Which of a speaker's four style factors (effort, pitch, tempo, voice quality) scales each cue.
+_STYLE_OF_CUE = (1, 1, 1, 2, 2, 0, 0, 3, 3, 2)
+# Arousal cues (level, range, rate, effort, pauses) grow in proportion to intensity; the
+# manner of the emotion (contour, tension, breathiness, tremor) shows early, with its square root,
+# so mild clips sound nearly calm yet still carry weak class cues.
+_INTENSITY_EXPONENT = (1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 1.0)
+
+
 @dataclass(frozen=True)
 class _Speaker:
-    """A synthetic speaker: an espeak-ng voice and its own baseline prosody."""
+    """A synthetic speaker: a baseline voice, a way of showing emotion, a phone and surroundings."""
 
     id: str
     split: str
-    voice: str
-    pitch: float
-    pitch_range: float
-    rate: float
-    volume: int
-    level_db: float
+    voice: Voice
+    expressiveness: float  # scales every emotional effect
+    style: tuple[float, float, float, float]  # effort, pitch, tempo, voice quality
+    phone_share: float  # share of calls over a narrow-band phone line
+    snr_db: float  # typical background noise
 
 
 @dataclass(frozen=True)
@@ -155,6 +194,8 @@ class _ClipPlan:
     intensity: float
     transcript: str
     annotations: tuple[str, ...]
+    expression: Expression
+    channel: Channel
     seed: tuple[int, ...]
 
 
@@ -171,7 +212,7 @@ class DemoCorpus:
 
 def make_demo_corpus(
     out_dir: Path,
-    n_speakers: int = 10,
+    n_speakers: int = 12,
     clips_per_speaker: int = 30,
     seed: int = 0,
     n_jobs: int = 1,
@@ -208,8 +249,7 @@ def make_demo_corpus(
     clips = [clip for speaker_clips in plans for clip in speaker_clips]
     manifest_path = out_dir / "manifest.csv"
     _write_manifest(manifest_path, clips)
-    readme = _README.format(n_clips=len(clips), n_speakers=n_speakers, seed=seed)
-    (out_dir / "README.md").write_text(readme, encoding="utf-8")
+    (out_dir / "README.md").write_text(_readme(speakers, clips_per_speaker, seed), encoding="utf-8")
     return DemoCorpus(
         out_dir=out_dir,
         manifest_path=manifest_path,
@@ -219,23 +259,41 @@ def make_demo_corpus(
     )
 
 
+def _readme(speakers: list[_Speaker], clips_per_speaker: int, seed: int) -> str:
+    splits = [speaker.split for speaker in speakers]
+    return _README.format(
+        n_clips=len(speakers) * clips_per_speaker,
+        n_speakers=len(speakers),
+        clips_per_speaker=clips_per_speaker,
+        seed=seed,
+        **{f"n_{split}": splits.count(split) for split in ("train", "dev", "test")},
+    )
+
+
 def _plan_speakers(n_speakers: int, seed: int) -> list[_Speaker]:
-    """Draw voices and baselines; rotate dialects and alternate sexes; split by speaker."""
+    """Draw voices, baselines, styles and phones; rotate dialects and alternate sexes; split by speaker."""
     splits = _speaker_splits(n_speakers, np.random.default_rng([seed, 0]))
     speakers = []
     for k in range(n_speakers):
         rng = np.random.default_rng([seed, 1, k])
-        variant = rng.choice(_FEMALE_VARIANTS if k % 2 else _MALE_VARIANTS)
+        variants, pitch = (_FEMALE_VARIANTS, _FEMALE_PITCH) if k % 2 else (_MALE_VARIANTS, _MALE_PITCH)
+        variant = rng.choice(variants)
         speakers.append(
             _Speaker(
                 id=f"spk{k + 1:02d}",
                 split=splits[k],
-                voice=f"{VIETNAMESE_VOICES[k % len(VIETNAMESE_VOICES)]}+{variant}",
-                pitch=float(rng.uniform(35, 60)),
-                pitch_range=float(rng.uniform(35, 55)),
-                rate=float(rng.uniform(135, 165)),
-                volume=int(rng.integers(50, 71)),
-                level_db=float(rng.uniform(-32, -24)),
+                voice=Voice(
+                    name=f"{VIETNAMESE_VOICES[k % len(VIETNAMESE_VOICES)]}+{variant}",
+                    pitch=float(rng.uniform(*pitch)),
+                    pitch_range=float(rng.uniform(35, 55)),
+                    rate=float(rng.uniform(135, 165)),
+                    volume=int(rng.integers(50, 71)),
+                    level_db=float(rng.uniform(-32, -24)),
+                ),
+                expressiveness=float(rng.uniform(0.6, 1.25)),
+                style=tuple(float(v) for v in rng.lognormal(0.0, 0.3, 4)),
+                phone_share=float(rng.choice([0.0, 0.0, 0.0, 0.2, 1.0])),
+                snr_db=float(rng.uniform(10, 28)),
             )
         )
     return speakers
@@ -248,12 +306,13 @@ def _speaker_splits(n_speakers: int, rng: np.random.Generator) -> list[str]:
 
 
 def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) -> list[_ClipPlan]:
-    """Balanced labels in random order, a sentence, an intensity and three annotations per clip."""
+    """Balanced labels in random order; per clip a sentence, an expression, a channel and three annotations."""
     rng = np.random.default_rng([seed, 2, k])
     labels = [CLASSES[j % len(CLASSES)] for j in rng.permutation(clips_per_speaker)]
     plans = []
     for j, label in enumerate(labels):
         intensity = _draw_intensity(label, rng)
+        blend = _draw_blend(label, rng)
         plans.append(
             _ClipPlan(
                 speaker=speaker,
@@ -262,7 +321,9 @@ def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) ->
                 intensity=intensity,
                 transcript=_draw_sentence(label, rng),
                 # annotator_c is the least careful of the three
-                annotations=tuple(_annotate(label, intensity, c, rng) for c in (0.9, 1.0, 1.2)),
+                annotations=tuple(_annotate(label, intensity, blend, c, rng) for c in (0.9, 1.0, 1.2)),
+                expression=_draw_expression(label, intensity, blend, speaker, rng),
+                channel=_draw_channel(speaker, rng),
                 seed=(seed, 3, k, j),
             )
         )
@@ -271,8 +332,32 @@ def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) ->
 
 def _draw_intensity(label: str, rng: np.random.Generator) -> float:
     """Arousal 0–1: calm mostly low, angry and panic spread so that their low end overlaps calm."""
-    a, b = (1.3, 7.0) if label == "calm" else (2.4, 1.8)
+    a, b = (1.3, 5.0) if label == "calm" else (1.8, 1.5)
     return round(float(rng.beta(a, b)), 3)
+
+
+def _draw_blend(label: str, rng: np.random.Generator) -> float:
+    """Share of the rival aroused class's manner in an angry or panic clip (0 for calm), at most 0.45."""
+    return 0.0 if label == "calm" else float(0.45 * rng.beta(1.0, 3.0))
+
+
+def _draw_expression(
+    label: str, intensity: float, blend: float, speaker: _Speaker, rng: np.random.Generator
+) -> Expression:
+    """The class profile mixed with its rival's, scaled by intensity and the speaker, each cue varied."""
+    manner = (1 - blend) * np.array(_PROFILES[label]) + blend * np.array(_PROFILES[_RIVAL[label]])
+    strength = intensity ** np.array(_INTENSITY_EXPONENT)
+    style = np.array(speaker.style)[list(_STYLE_OF_CUE)]
+    spread = rng.lognormal(0.0, 0.35, len(manner))
+    return Expression(*(strength * speaker.expressiveness * style * spread * manner).tolist())
+
+
+def _draw_channel(speaker: _Speaker, rng: np.random.Generator) -> Channel:
+    return Channel(
+        phone=bool(rng.random() < speaker.phone_share),
+        snr_db=float(np.clip(speaker.snr_db + rng.normal(0, 3), 3, 35)),
+        gain_db=float(rng.normal(0, 2.0)),
+    )
 
 
 def _draw_sentence(label: str, rng: np.random.Generator) -> str:
@@ -286,22 +371,21 @@ def _draw_sentence(label: str, rng: np.random.Generator) -> str:
     return str(rng.choice(pool))
 
 
-def _ambiguity(label: str, intensity: float) -> float:
-    """0 for a clear clip, 1 for one that sounds like another class."""
+def _ambiguity(label: str, intensity: float, blend: float) -> tuple[float, float]:
+    """How much a clip sounds like calm (or, for calm, aroused) and like the rival aroused class, 0–1 each."""
     if label == "calm":
-        return float(np.clip((intensity - 0.25) / 0.3, 0.0, 1.0))
-    return float(np.clip((0.4 - intensity) / 0.3, 0.0, 1.0))
+        return float(np.clip((intensity - 0.25) / 0.3, 0.0, 1.0)), 0.0
+    return float(np.clip((0.4 - intensity) / 0.3, 0.0, 1.0)), float(np.clip((blend - 0.15) / 0.25, 0.0, 1.0))
 
 
-def _annotate(label: str, intensity: float, carelessness: float, rng: np.random.Generator) -> str:
-    """One simulated annotator: wrong more often on ambiguous clips, and then towards the nearer class."""
-    amb = _ambiguity(label, intensity)
-    if rng.random() >= carelessness * (0.03 + 0.5 * amb):
+def _annotate(label: str, intensity: float, blend: float, carelessness: float, rng: np.random.Generator) -> str:
+    """One simulated annotator: wrong more often on ambiguous clips, and then towards the class it sounds like."""
+    arousal, rival = _ambiguity(label, intensity, blend)
+    if rng.random() >= carelessness * (0.02 + 0.45 * max(arousal, rival)):
         return label
     if label == "calm":
         return str(rng.choice(["angry", "panic"]))
-    other = "panic" if label == "angry" else "angry"
-    return "calm" if rng.random() < amb else other
+    return "calm" if rng.random() * (arousal + rival) < arousal else _RIVAL[label]
 
 
 def _write_manifest(path: Path, clips: list[_ClipPlan]) -> None:
@@ -319,129 +403,5 @@ def _render_speaker(clips: list[_ClipPlan], out_dir: Path) -> None:
     for clip in clips:
         path = out_dir / clip.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, _render_clip(clip), SAMPLE_RATE, subtype="PCM_16")
-
-
-def _render_clip(clip: _ClipPlan) -> np.ndarray:
-    """Speak, apply class effects, set level, pad and add background noise: 16 kHz float32."""
-    rng = np.random.default_rng(list(clip.seed))
-    speaker, i = clip.speaker, clip.intensity
-    speech = _speak_phrases(clip, rng)
-    if clip.label == "angry":
-        speech = _tense(speech, i)
-    elif clip.label == "panic":
-        speech = _breathe(_tremble(speech, i, rng), i, rng)
-    gain_db = {"calm": 3.0, "angry": 9.0, "panic": 6.0}[clip.label] * i + rng.normal(0, 1.0)
-    speech *= 10 ** ((speaker.level_db + gain_db) / 20) / _active_rms(speech)
-    pad = [int(rng.uniform(0.15, 0.4) * SAMPLE_RATE) for _ in range(2)]
-    signal = np.concatenate([np.zeros(pad[0]), speech, np.zeros(pad[1])])
-    snr_db = rng.uniform(10, 30)
-    signal += _background(len(signal), rng) * 10 ** ((speaker.level_db - snr_db) / 20)
-    return np.clip(signal, -1.0, 1.0).astype(np.float32)
-
-
-def _speak_phrases(clip: _ClipPlan, rng: np.random.Generator) -> np.ndarray:
-    """Synthesise phrase by phrase along a class contour (falling, rising) with class pauses."""
-    speaker, i, label = clip.speaker, clip.intensity, clip.label
-    pitch_shift, range_add, rate_gain = {"calm": (6, 15, 0.05), "angry": (16, 35, 0.2), "panic": (35, 40, 0.3)}[label]
-    slope = {"calm": -3.0, "angry": -3.0 - 10.0 * i, "panic": 12.0 * i}[label]
-    rate_jitter = 0.15 * i if label == "panic" else 0.03
-    base_pitch = speaker.pitch + pitch_shift * i + rng.normal(0, 2.0)
-    pitch_range = int(np.clip(0.8 * speaker.pitch_range + range_add * i, 0, 99))
-    phrases = _phrases(clip.transcript)
-    pieces = []
-    for n, (phrase, after_comma) in enumerate(phrases):
-        position = n / (len(phrases) - 1) - 0.5 if len(phrases) > 1 else 0.0
-        samples, native_rate = synthesize(
-            phrase,
-            voice=speaker.voice,
-            rate=int(np.clip(speaker.rate * (1 + rate_gain * i + rng.normal(0, rate_jitter)), 80, 450)),
-            pitch=int(np.clip(base_pitch + slope * position, 0, 99)),
-            pitch_range=pitch_range,
-            volume=speaker.volume,
-            seed=int(rng.integers(2**31)),
-        )
-        if n:
-            pieces.append(np.zeros(int(_pause_s(label, i, after_comma, rng) * native_rate)))
-        pieces.append(_trim(samples))
-    speech = soxr.resample(np.concatenate(pieces), native_rate, SAMPLE_RATE, quality="HQ")
-    return speech.astype(np.float64)
-
-
-def _phrases(sentence: str) -> list[tuple[str, bool]]:
-    """Split at commas, and long phrases in two; flag phrases that follow a comma."""
-    phrases = []
-    for n, part in enumerate(sentence.split(",")):
-        words = part.split()
-        halves = [words[: len(words) // 2], words[len(words) // 2 :]] if len(words) > 6 else [words]
-        phrases += [(" ".join(half), n > 0 and h == 0) for h, half in enumerate(halves)]
-    return phrases
-
-
-def _pause_s(label: str, i: float, after_comma: bool, rng: np.random.Generator) -> float:
-    if label == "panic":
-        return 0.03 + rng.uniform(0, 0.3 * i)
-    if after_comma:
-        return rng.uniform(0.12, 0.2) if label == "calm" else rng.uniform(0.06, 0.12)
-    return 0.03 if label == "calm" else 0.01
-
-
-def _trim(samples: np.ndarray, floor: float = 1e-3) -> np.ndarray:
-    voiced = np.flatnonzero(np.abs(samples) > floor)
-    return samples[voiced[0] : voiced[-1] + 1] if voiced.size else samples
-
-
-def _tense(x: np.ndarray, amount: float) -> np.ndarray:
-    """Pressed voice: flatter spectral tilt (pre-emphasis) and soft clipping, growing with intensity."""
-    emphasised = np.concatenate([x[:1], x[1:] - 0.95 * x[:-1]])
-    x = (1 - 0.6 * amount) * x + 0.6 * amount * emphasised
-    drive = 1.0 + 3.0 * amount
-    return np.tanh(drive * x / np.max(np.abs(x))) / np.tanh(drive)
-
-
-def _tremble(x: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
-    """~6 Hz tremor: frequency modulation by a moving read position, plus amplitude modulation."""
-    rate_hz = rng.uniform(5.0, 7.0)
-    phase = 2 * np.pi * rate_hz * np.arange(len(x)) / SAMPLE_RATE + rng.uniform(0, 2 * np.pi)
-    delay = 0.04 * amount / (2 * np.pi * rate_hz) * SAMPLE_RATE * np.sin(phase)  # peak deviation 4 %
-    warped = np.interp(np.arange(len(x)) - delay, np.arange(len(x)), x)
-    return warped * (1 + 0.25 * amount * np.sin(phase + rng.uniform(0, np.pi)))
-
-
-def _breathe(x: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
-    """Breathy voice: high-passed noise that follows the speech envelope."""
-    envelope = np.convolve(np.abs(x), np.ones(320) / 320, mode="same")
-    noise = np.diff(rng.normal(size=len(x) + 1)) * envelope
-    return x + 0.25 * amount * noise * _active_rms(x) / _active_rms(noise)
-
-
-def _background(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS pink, brown or babble-like noise."""
-    kind = rng.choice(["pink", "brown", "babble"])
-    n_fft = 1 << (n - 1).bit_length()  # power-of-two FFTs: arbitrary lengths are many times slower
-    freqs = np.maximum(np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE), 20.0)
-    if kind == "babble":
-        band = (freqs / (freqs + 250)) / (1 + (freqs / 3000) ** 4) / np.sqrt(freqs)  # speech-like band
-        talkers = _shaped((5, n_fft), band, rng)[:, :n]
-        noise = np.sum(talkers * _syllable_envelopes(5, n, rng), axis=0)
-    else:
-        noise = _shaped((n_fft,), freqs ** (-0.5 if kind == "pink" else -1.0), rng)[:n]
-    return noise / np.sqrt(np.mean(noise**2))
-
-
-def _shaped(shape: tuple[int, ...], magnitude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.normal(size=shape), axis=-1) * magnitude
-    return np.fft.irfft(spectrum, n=shape[-1], axis=-1)
-
-
-def _syllable_envelopes(n_talkers: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Loudness of each babbling talker, changing about every 125 ms (syllable rate)."""
-    knots = np.arange(n // 2000 + 2) * 2000
-    return np.stack([np.interp(np.arange(n), knots, rng.random(len(knots))) for _ in range(n_talkers)])
-
-
-def _active_rms(x: np.ndarray, frame: int = 320) -> float:
-    """RMS over the frames within 20 dB of the loudest, so pauses do not lower the level."""
-    frames = x[: len(x) // frame * frame].reshape(-1, frame)
-    energy = np.mean(frames**2, axis=1)
-    return float(np.sqrt(np.mean(energy[energy > 0.01 * energy.max()])) + 1e-12)
+        samples = render_clip(clip.transcript, clip.speaker.voice, clip.expression, clip.channel, list(clip.seed))
+        sf.write(path, samples, SAMPLE_RATE, subtype="PCM_16")

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.contingency_tables import mcnemar as _statsmodels_mcnemar
 
-from vietser.evaluate.metrics import MetricName, encode_labels, metric_function
+from vietser.evaluate.metrics import MetricName, metric_function
+from vietser.labels import label_indices
 from vietser.labels import CLASSES
 
 Labels = Sequence[str] | np.ndarray
@@ -99,9 +100,9 @@ def paired_bootstrap(
 
 def mcnemar(y_true: Labels, pred_a: Labels, pred_b: Labels) -> McNemarResult:
     """McNemar's test of two systems on the same clips (exact binomial when few clips disagree)."""
-    true = encode_labels(y_true)
-    a_correct = encode_labels(pred_a) == true
-    b_correct = encode_labels(pred_b) == true
+    true = label_indices(y_true)
+    a_correct = label_indices(pred_a) == true
+    b_correct = label_indices(pred_b) == true
     table = np.array(
         [
             [np.sum(a_correct & b_correct), np.sum(a_correct & ~b_correct)],
@@ -120,8 +121,8 @@ def mcnemar(y_true: Labels, pred_a: Labels, pred_b: Labels) -> McNemarResult:
 
 def _group_cells(y_true: Labels, y_pred: Labels, groups: Sequence[str] | None) -> np.ndarray:
     """Confusion counts per resampling unit, flattened: shape (units, k * k)."""
-    true = encode_labels(y_true)
-    pred = encode_labels(y_pred)
+    true = label_indices(y_true)
+    pred = label_indices(y_pred)
     if true.shape != pred.shape:
         raise ValueError(f"y_true has {true.size} labels but a prediction has {pred.size}; pass one per clip")
     if true.size == 0:

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from vietser.evaluate.metrics import encode_labels
+from vietser.labels import label_indices
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def brier_score(probabilities: np.ndarray, labels: Sequence[str] | np.ndarray) -
 
 def _validate(probabilities: np.ndarray, labels: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     probabilities = np.asarray(probabilities, dtype=float)
-    truth = encode_labels(labels)
+    truth = label_indices(labels)
     if probabilities.ndim != 2 or probabilities.shape[0] != truth.size:
         raise ValueError(
             f"probabilities have shape {probabilities.shape} for {truth.size} labels; "

@@ -19,6 +19,7 @@ from vietser.evaluate.agreement import AgreementReport
 from vietser.evaluate.bootstrap import paired_bootstrap
 from vietser.evaluate.calibration import brier_score, expected_calibration_error
 from vietser.evaluate.plots import plot_reliability, plot_risk_coverage
+from vietser.routing import risk_coverage_curve
 from vietser.evaluate.sections import (
     FIGURES_DIR,
     ReportSection,
@@ -58,8 +59,8 @@ def risk_coverage_section(frame: pd.DataFrame, out_dir: Path) -> ReportSection:
     """Risk–coverage of the acoustic label ordered by confidence, its AURC, and where routing operates."""
     scored = labelled(frame)
     correct = (scored["acoustic_label"] == scored["true_label"]).to_numpy()
-    coverage, risk = risk_coverage(scored["confidence"].to_numpy(dtype=float), correct)
-    area = float(np.mean(risk))
+    curve = risk_coverage_curve(scored["confidence"].to_numpy(dtype=float), correct)
+    coverage, risk, area = curve.coverage, curve.risk, curve.aurc
     confident = (scored["route"] == Route.CONFIDENT.value).to_numpy()
     operating = None
     if confident.any():
@@ -69,7 +70,7 @@ def risk_coverage_section(frame: pd.DataFrame, out_dir: Path) -> ReportSection:
     )
     rows: list[list[Any]] = []
     for target in RISK_TABLE_COVERAGES:
-        index = min(int(np.ceil(target * len(coverage))), len(coverage)) - 1
+        index = min(int(np.searchsorted(coverage, target - 1e-12)), len(coverage) - 1)
         rows.append([format_share(coverage[index]), risk[index]])
     if operating is not None:
         rows.append([f"{format_share(operating[0])} (routing)", operating[1]])
@@ -83,14 +84,6 @@ def risk_coverage_section(frame: pd.DataFrame, out_dir: Path) -> ReportSection:
         rows=rows,
         figures=[relative_path(figure, out_dir)],
     )
-
-
-def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage k/n and error rate of the k most confident clips, for k = 1..n."""
-    order = np.argsort(-confidence, kind="stable")
-    errors = np.cumsum(~correct[order].astype(bool))
-    kept = np.arange(1, len(order) + 1)
-    return kept / len(order), errors / kept
 
 
 def baselines_section(

@@ -14,7 +14,7 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from vietser.labels import CLASSES
+from vietser.labels import CLASSES, label_indices
 
 MetricName = Literal["accuracy", "unweighted_accuracy", "macro_f1"]
 METRIC_NAMES: tuple[MetricName, ...] = ("accuracy", "unweighted_accuracy", "macro_f1")
@@ -45,28 +45,12 @@ class Metrics(BaseModel):
     classes: list[str]
 
 
-def encode_labels(labels: Sequence[str] | np.ndarray, classes: Sequence[str] = CLASSES) -> np.ndarray:
-    """Map labels to their index in ``classes``.
-
-    Raises:
-        ValueError: a label is not one of ``classes``.
-    """
-    index = {name: i for i, name in enumerate(classes)}
-    values = [str(label) for label in labels]
-    unknown = sorted({value for value in values if value not in index})
-    if unknown:
-        raise ValueError(
-            f"labels {unknown} are not among the classes {list(classes)}; map them onto these classes first"
-        )
-    return np.fromiter((index[value] for value in values), dtype=np.int64, count=len(values))
-
-
 def confusion_matrix(
     y_true: Sequence[str] | np.ndarray, y_pred: Sequence[str] | np.ndarray, classes: Sequence[str] = CLASSES
 ) -> np.ndarray:
     """Counts with true classes in rows and predicted classes in columns, in ``classes`` order."""
-    true = encode_labels(y_true, classes)
-    pred = encode_labels(y_pred, classes)
+    true = label_indices(y_true, classes)
+    pred = label_indices(y_pred, classes)
     if true.shape != pred.shape:
         raise ValueError(f"y_true has {true.size} labels but y_pred has {pred.size}; pass one prediction per clip")
     k = len(classes)
