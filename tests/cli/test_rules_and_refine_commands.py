@@ -45,10 +45,11 @@ def test_analyse_refine_history_and_rollback(trained_run: Path, tmp_path: Path) 
     run_dir = tmp_path / "run"
     shutil.copytree(trained_run, run_dir)
 
+    start = load_rulebook(run_dir / "rulebook.yaml").version
     analysed = runner.invoke(app, ["analyse", str(run_dir)])
     refined = runner.invoke(app, ["refine", str(run_dir), "--rounds", "1"])
     history = runner.invoke(app, ["rules", "history", str(run_dir)])
-    rolled = runner.invoke(app, ["rules", "rollback", str(run_dir), "1"])
+    rolled = runner.invoke(app, ["rules", "rollback", str(run_dir), str(start)])
 
     assert analysed.exit_code == 0, analysed.output
     assert (run_dir / "analysis.md").is_file() and "Dev errors by confusion" in analysed.output
@@ -56,9 +57,9 @@ def test_analyse_refine_history_and_rollback(trained_run: Path, tmp_path: Path) 
     assert "refinement on dev" in refined.output
     assert any("before refinement" in name for name in json.loads((run_dir / "summary.json").read_text())["test"])
     assert "Rulebook refinement" in (run_dir / "report.md").read_text(encoding="utf-8")
-    assert history.exit_code == 0 and "v1" in history.output
+    assert history.exit_code == 0 and f"v{start}" in history.output
     assert rolled.exit_code == 0, rolled.output
-    assert load_rulebook(run_dir / "rulebook.yaml").rules == load_rulebook(run_dir / "rulebooks" / "v0001.yaml").rules
+    assert load_rulebook(run_dir / "rulebook.yaml").rules == load_rulebook(run_dir / "rulebooks" / f"v{start:04d}.yaml").rules
 
 
 def test_review_refuses_a_public_address_without_a_token(trained_run: Path) -> None:
