@@ -31,7 +31,6 @@ from vietser.routing import load_router
 
 ANALYSIS_FILE = "analysis.json"
 ANALYSIS_MARKDOWN = "analysis.md"
-HISTORY_DIR = "rulebooks"
 REVIEWS_FILE = "reviews.sqlite"
 
 
@@ -75,7 +74,7 @@ def refine_run(
         proposers.append(PersonProposer.from_file(edits_file))
     if (run_dir / REVIEWS_FILE).is_file():
         proposers.append(PersonProposer.from_review_store(run_dir / REVIEWS_FILE))
-    history = RulebookHistory(run_dir / HISTORY_DIR)
+    history = RulebookHistory(run_dir)
     result = refine(
         load_dev_set(run_dir),
         load_rulebook(run_dir / rundir.RULEBOOK_FILE),
@@ -94,6 +93,6 @@ def refine_run(
 
 def rollback_run(run_dir: Path, version: int) -> Rulebook:
     """Make an earlier rulebook version the run's current one (recorded as a new version)."""
-    rulebook = RulebookHistory(run_dir / HISTORY_DIR).rollback(version)
+    rulebook = RulebookHistory(run_dir).rollback(version)
     save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
     return rulebook

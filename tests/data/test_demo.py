@@ -26,18 +26,27 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
 
 @pytest.fixture(scope="module")
 def moderate(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """60 clips with measured loudness (dB) and median F0 (semitones re 100 Hz)."""
+    """60 clips with measured loudness, pitch, pitch contour and high-band energy."""
     corpus = make_demo_corpus(tmp_path_factory.mktemp("moderate"), n_speakers=4, clips_per_speaker=15, seed=0, n_jobs=2)
     manifest = pd.read_csv(corpus.manifest_path)
-    measures = [_measure(corpus.out_dir / path) for path in manifest["path"]]
-    return manifest.assign(rms_db=[m[0] for m in measures], f0_st=[m[1] for m in measures])
+    measures = pd.DataFrame([_measure(corpus.out_dir / path) for path in manifest["path"]])
+    return pd.concat([manifest, measures], axis=1)
 
 
-def _measure(path: Path) -> tuple[float, float]:
+def _measure(path: Path) -> dict[str, float]:
+    """Level (dB), median F0 and F0 slope (semitones re 100 Hz, per s), share of energy above 3.6 kHz."""
     audio = load_audio(path)
-    f0 = parselmouth.Sound(audio.samples.astype(np.float64), audio.sample_rate).to_pitch().selected_array["frequency"]
-    rms_db = 20 * np.log10(np.sqrt(np.mean(audio.samples**2)))
-    return float(rms_db), float(np.median(12 * np.log2(f0[f0 > 0] / 100)))
+    pitch = parselmouth.Sound(audio.samples.astype(np.float64), audio.sample_rate).to_pitch()
+    f0, times = pitch.selected_array["frequency"], pitch.xs()
+    st = 12 * np.log2(f0[f0 > 0] / 100)
+    power = np.abs(np.fft.rfft(audio.samples.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(audio.samples), 1 / audio.sample_rate)
+    return {
+        "rms_db": float(20 * np.log10(np.sqrt(np.mean(audio.samples**2)))),
+        "f0_st": float(np.median(st)),
+        "f0_slope": float(np.polyfit(times[f0 > 0], st, 1)[0]),
+        "high_band": float(power[freqs > 3600].sum() / power.sum()),
+    }
 
 
 def _hashes(corpus: DemoCorpus) -> dict[str, str]:
@@ -95,6 +104,12 @@ def test_readme_says_the_corpus_is_synthetic(small: DemoCorpus) -> None:
     assert "espeak-ng" in readme
 
 
+def test_readme_states_the_size_and_the_speaker_split(small: DemoCorpus) -> None:
+    readme = (small.out_dir / "README.md").read_text(encoding="utf-8")
+    assert "12 clips from 3 synthetic speakers (4 each)" in readme
+    assert "1 train, 1 dev, 1 test" in readme
+
+
 def test_same_seed_gives_byte_identical_corpus(small: DemoCorpus, tmp_path: Path) -> None:
     again = make_demo_corpus(tmp_path, n_speakers=3, clips_per_speaker=4, seed=1)
     assert again.manifest_path.read_bytes() == small.manifest_path.read_bytes()
@@ -125,6 +140,25 @@ def test_angry_and_panic_clips_are_louder_than_calm(moderate: pd.DataFrame) -> N
 def test_angry_and_panic_clips_are_higher_pitched_than_calm(moderate: pd.DataFrame) -> None:
     assert _above_calm(moderate, "f0_st", "angry") > 0.5
     assert _above_calm(moderate, "f0_st", "panic") > _above_calm(moderate, "f0_st", "angry") + 0.5
+
+
+def test_panic_pitch_rises_more_than_angry_pitch(moderate: pd.DataFrame) -> None:
+    slopes = moderate.groupby("label")["f0_slope"].mean()
+    assert slopes["panic"] > slopes["angry"] + 1.0
+
+
+def test_mild_angry_and_panic_clips_sound_nearer_calm_than_intense_ones(moderate: pd.DataFrame) -> None:
+    calm = moderate[moderate["label"] == "calm"].groupby("speaker")[["rms_db", "f0_st"]].mean()
+    aroused = moderate[moderate["label"] != "calm"]
+    above_calm = aroused[["rms_db", "f0_st"]] - calm.loc[aroused["speaker"]].to_numpy()
+    mild, intense = aroused["intensity"] < 0.3, aroused["intensity"] > 0.6
+    assert above_calm[mild].mean().lt(above_calm[intense].mean() - 1.0).all()
+
+
+def test_some_calls_come_over_a_narrow_band_phone_line(moderate: pd.DataFrame) -> None:
+    narrow = moderate["high_band"] < 1e-4
+    assert 0 < narrow.sum() < len(moderate)
+    assert moderate.loc[~narrow, "high_band"].min() > 10 * moderate.loc[narrow, "high_band"].max()
 
 
 def test_simulated_annotators_agree_like_human_annotators(moderate: pd.DataFrame) -> None:

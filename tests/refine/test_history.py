@@ -32,7 +32,7 @@ def test_changelog_says_what_changed_why_and_who(tmp_path: Path, rulebook: Ruleb
     history.record(rulebook)
     edited, edit = _edited(rulebook, 0.3)
     history.record(edited, edits=[edit], dev_before=0.8, dev_after=0.85)
-    line = json.loads((tmp_path / "changelog.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    line = json.loads((tmp_path / "rulebooks" / "changelog.jsonl").read_text(encoding="utf-8").splitlines()[1])
     assert (line["version"], line["parent"], line["dev_before"], line["dev_after"]) == (2, 1, 0.8, 0.85)
     assert line["edits"][0]["reason"] == "too eager" and line["edits"][0]["source"] == "person"
     assert line["changes"] == ["angry-fast: weight → 0.3"] and line["timestamp"]

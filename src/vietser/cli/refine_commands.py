@@ -71,12 +71,11 @@ def _score(value: float | None) -> str:
 def history(run_dir: RunArgument) -> None:
     """List the rulebook versions of a run with their changes and dev scores."""
     from vietser.refine import RulebookHistory
-    from vietser.refinement import HISTORY_DIR
 
     table = Table(title=f"rulebook history of {run_dir}")
     for column in ("version", "parent", "dev before", "dev after", "changes"):
         table.add_column(column)
-    for entry in RulebookHistory(run_dir / HISTORY_DIR).entries():
+    for entry in RulebookHistory(run_dir).entries():
         table.add_row(
             f"v{entry.version}",
             f"v{entry.parent}" if entry.parent else "",

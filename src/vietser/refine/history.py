@@ -12,7 +12,7 @@ makes an old version current again by writing its content as a new version
 
 Example::
 
-    history = RulebookHistory("run/refinement")
+    history = RulebookHistory("run")  # run/rulebooks/v0001.yaml, run/rulebooks/changelog.jsonl
     history.record(default_rulebook(), note="starting rulebook")
     history.rollback(1)
 """
@@ -58,7 +58,7 @@ class RulebookHistory:
 
     @property
     def changelog_path(self) -> Path:
-        return self.directory / CHANGELOG
+        return self.directory / RULEBOOKS_DIR / CHANGELOG
 
     def path(self, version: int) -> Path:
         """The YAML file of ``version``."""
