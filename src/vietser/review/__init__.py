@@ -1,4 +1,4 @@
-"""Human review web app and HTTP API over a run directory (needs the ``review`` extra)."""
+"""Human review web app and HTTP API over a run directory."""
 
 from vietser.review.app import create_app
 from vietser.review.app import review_url
