@@ -48,6 +48,11 @@ class RunConfig(BaseModel):
         "prior weights on them (train split only; out-of-fold probabilities)",
     )
     llm: LLMConfig | None = Field(default=None, description="LLM reasoner; the rule engine decides when unset")
+    refit_on_dev: bool = Field(
+        default=True,
+        description="once thresholds and rules are chosen on dev, refit the acoustic model on train + dev "
+        "(same settings) for the test decisions and for predict",
+    )
     min_clips_per_speaker: int = Field(default=5, ge=2)
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")
     n_bootstrap: int = Field(default=1000, ge=100)

@@ -102,6 +102,23 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Train
     return model
 
 
+def refit_on_train_and_dev(
+    features: pd.DataFrame, config: RunConfig, run_dir: Path
+) -> tuple[TrainedModel, ClassProfiles]:
+    """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/."""
+    pooled = features.assign(split=features["split"].replace({"dev": "train"}))
+    train = pooled[pooled["split"] == "train"]
+    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
+    acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
+    model = train_acoustic(pooled, acoustic, corpus_stats=stats.model_dump())
+    profiles = fit_class_profiles(train)
+    final_dir = run_dir / rundir.FINAL_MODEL_DIR
+    final_dir.mkdir(exist_ok=True)
+    save_model(model, final_dir)
+    rundir.write_profiles(profiles, final_dir)
+    return model, profiles
+
+
 def split_view(
     model: TrainedModel, profiles: ClassProfiles, frame: pd.DataFrame, config: RunConfig
 ) -> SplitView:
@@ -206,7 +223,10 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
     rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
     reasoner = make_reasoner(config, rulebook, llm)
     dev = split_view(model, profiles, features[features["split"] == "dev"], config)
-    test = split_view(model, profiles, features[features["split"] == "test"], config)
+    final_model, final_profiles = (
+        refit_on_train_and_dev(features, config, run_dir) if config.refit_on_dev else (model, profiles)
+    )
+    test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
 
     dev_results = reason_every_clip(dev, reasoner)
     reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels

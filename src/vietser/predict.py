@@ -66,11 +66,11 @@ class Predictor:
     def __init__(self, run_dir: Path, llm: LLMConfig | None = None) -> None:
         rundir.require_run_dir(run_dir, rundir.PROFILES_FILE, rundir.RULEBOOK_FILE, "routing.json")
         self.config = read_run_config(run_dir)
-        self.model = load_model(run_dir)
+        self.model = load_model(rundir.final_model_dir(run_dir))
         if self.model.corpus_stats_ is None:
             raise ConfigError(f"the model in {run_dir} has no corpus statistics; retrain it with `vietser train`")
         self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats_)
-        self.profiles = rundir.read_profiles(run_dir)
+        self.profiles = rundir.read_profiles(rundir.final_model_dir(run_dir))
         self.router = load_router(run_dir)
         self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE), llm)
 

@@ -22,6 +22,7 @@ DECISIONS_FILE = "decisions.jsonl"
 SUMMARY_FILE = "summary.json"
 REFINEMENT_FILE = "refinement.json"
 SKIPPED_FILE = "skipped.csv"
+FINAL_MODEL_DIR = "final-model"
 MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
 
 
@@ -94,3 +95,9 @@ def write_skipped(skipped: Iterable[object], run_dir: Path) -> Path:
 def count_skipped(run_dir: Path) -> int:
     path = run_dir / SKIPPED_FILE
     return len(pd.read_csv(path)) if path.is_file() else 0
+
+
+def final_model_dir(run_dir: Path) -> Path:
+    """Where the model used for test decisions and predict lives: the train+dev refit when there is one."""
+    refit = run_dir / FINAL_MODEL_DIR
+    return refit if (refit / PROFILES_FILE).is_file() else run_dir
