@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import small_run_config
+from vietser.acoustic.train import feature_matrix, train_data_hash
 from vietser.errors import ConfigError
 from vietser.evaluate import compute_metrics
 from vietser.experiment import PIPELINE, evaluate_run, train_run
@@ -97,3 +98,17 @@ def test_failing_llm_falls_back_to_acoustic_flagged_and_loses_no_clip(
     assert all(d.fallback and d.label == d.acoustic_label and "500" in (d.fallback_reason or "") for d in delegated)
     expected = small_demo_features["split"].isin(["dev", "test"]).sum()
     assert len(result.decisions) == expected
+
+
+def test_refit_on_dev_trains_the_final_model_without_test_rows(small_demo_features: pd.DataFrame, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    train_run(small_demo_features, small_run_config(refit_on_dev=True), run_dir)
+
+    evaluate_run(run_dir)
+
+    card = json.loads((run_dir / "final-model" / "model.json").read_text())
+    columns = card["feature_columns"]
+    train_and_dev = small_demo_features[small_demo_features["split"].isin(["train", "dev"])]
+    X = feature_matrix(train_and_dev, columns)
+    y = train_and_dev["label"].astype(str).to_numpy(dtype=object)
+    assert card["train_data_sha256"] == train_data_hash(X, y, columns)

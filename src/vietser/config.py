@@ -49,9 +49,11 @@ class RunConfig(BaseModel):
     )
     llm: LLMConfig | None = Field(default=None, description="LLM reasoner; the rule engine decides when unset")
     refit_on_dev: bool = Field(
-        default=True,
+        default=False,
         description="once thresholds and rules are chosen on dev, refit the acoustic model on train + dev "
-        "(same settings) for the test decisions and for predict",
+        "(same settings) for the test decisions and for predict. Off by default: on RAVDESS (6 folds) it lifts "
+        "acoustic-only macro-F1 0.887 → 0.897 but the pipeline 0.905 → 0.899, because the threshold and the "
+        "fitted rules were chosen for the train-only model",
     )
     min_clips_per_speaker: int = Field(default=5, ge=2)
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")

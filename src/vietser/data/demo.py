@@ -165,10 +165,6 @@ _PROFILES: dict[str, Expression] = {
 _RIVAL = {"calm": "calm", "angry": "panic", "panic": "angry"}
 # Which of a speaker's four style factors (effort, pitch, tempo, voice quality) scales each cue.
 _STYLE_OF_CUE = (1, 1, 1, 2, 2, 0, 0, 3, 3, 2)
-# Arousal cues (level, range, rate, effort, pauses) grow in proportion to intensity; the
-# manner of the emotion (contour, tension, breathiness, tremor) shows early, with its square root,
-# so mild clips sound nearly calm yet still carry weak class cues.
-_INTENSITY_EXPONENT = (1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -346,17 +342,16 @@ def _draw_expression(
 ) -> Expression:
     """The class profile mixed with its rival's, scaled by intensity and the speaker, each cue varied."""
     manner = (1 - blend) * np.array(_PROFILES[label]) + blend * np.array(_PROFILES[_RIVAL[label]])
-    strength = intensity ** np.array(_INTENSITY_EXPONENT)
     style = np.array(speaker.style)[list(_STYLE_OF_CUE)]
     spread = rng.lognormal(0.0, 0.35, len(manner))
-    return Expression(*(strength * speaker.expressiveness * style * spread * manner).tolist())
+    return Expression(*(intensity * speaker.expressiveness * style * spread * manner).tolist())
 
 
 def _draw_channel(speaker: _Speaker, rng: np.random.Generator) -> Channel:
     return Channel(
         phone=bool(rng.random() < speaker.phone_share),
         snr_db=float(np.clip(speaker.snr_db + rng.normal(0, 3), 3, 35)),
-        gain_db=float(rng.normal(0, 2.0)),
+        gain_db=float(rng.normal(0, 3.5)),
     )
 
 
