@@ -59,7 +59,7 @@ def corpus_features(data_dir: Path, jobs: int) -> pd.DataFrame:
     return result.frame
 
 
-def demo_features(workdir: Path, jobs: int, n_speakers: int = 10, clips_per_speaker: int = 30) -> pd.DataFrame:
+def demo_features(workdir: Path, jobs: int, n_speakers: int = 12, clips_per_speaker: int = 30) -> pd.DataFrame:
     """The built-in demo corpus (made once in ``workdir``) with its features."""
     from vietser.data.demo import make_demo_corpus
 

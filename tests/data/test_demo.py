@@ -34,7 +34,7 @@ def moderate(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 
 def _measure(path: Path) -> dict[str, float]:
-    """Level (dB), median F0 and F0 slope (semitones re 100 Hz, per s), share of energy above 3.6 kHz."""
+    """Level (dB), median F0 and F0 slope (semitones re 100 Hz, per s), share of energy above 4 kHz."""
     audio = load_audio(path)
     pitch = parselmouth.Sound(audio.samples.astype(np.float64), audio.sample_rate).to_pitch()
     f0, times = pitch.selected_array["frequency"], pitch.xs()
@@ -45,7 +45,7 @@ def _measure(path: Path) -> dict[str, float]:
         "rms_db": float(20 * np.log10(np.sqrt(np.mean(audio.samples**2)))),
         "f0_st": float(np.median(st)),
         "f0_slope": float(np.polyfit(times[f0 > 0], st, 1)[0]),
-        "high_band": float(power[freqs > 3600].sum() / power.sum()),
+        "high_band": float(power[freqs > 4000].sum() / power.sum()),
     }
 
 

@@ -43,7 +43,7 @@ def manifest(
 
 def make_demo(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the demo corpus into.")],
-    speakers: Annotated[int, typer.Option(help="Number of synthetic speakers.")] = 10,
+    speakers: Annotated[int, typer.Option(help="Number of synthetic speakers.")] = 12,
     clips_per_speaker: Annotated[int, typer.Option(help="Clips per speaker.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
 ) -> None:

@@ -19,7 +19,7 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the corpus, features and run go.")] = Path("vietser-demo"),
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 2,
     seed: Annotated[int, typer.Option(help="Corpus seed.")] = 0,
-    speakers: Annotated[int, typer.Option(help="Synthetic speakers in the corpus.")] = 10,
+    speakers: Annotated[int, typer.Option(help="Synthetic speakers in the corpus.")] = 12,
     clips_per_speaker: Annotated[int, typer.Option(help="Clips per speaker.")] = 30,
     refine_rounds: Annotated[int, typer.Option(help="Rule refinement rounds on the dev split.")] = 2,
     llm_base_url: LLMBaseURLOption = None,

@@ -28,9 +28,9 @@ and contour against pitch height, breathiness and tremor. Nothing is that clean:
 * every cue of every clip varies on its own, and each speaker has their own
   expressiveness and style (some show emotion mostly by loudness, others by
   pitch or tempo);
-* the channel varies clip by clip: background noise (pink, brown or babble) at
-  3–35 dB SNR, handset gain, and for some speakers some calls on a narrow-band
-  phone line (300–3400 Hz).
+* the channel varies: background noise (pink, brown or babble) at about
+  6–32 dB SNR, handset gain (SD 3.5 dB) from clip to clip, and some speakers
+  call over a narrow-band phone line (300–3400 Hz), always or now and then.
 
 Three simulated annotators agree with the true label on clear clips and
 disagree more on ambiguous ones, towards the class the clip sounds like.
@@ -286,10 +286,10 @@ def _plan_speakers(n_speakers: int, seed: int) -> list[_Speaker]:
                     volume=int(rng.integers(50, 71)),
                     level_db=float(rng.uniform(-32, -24)),
                 ),
-                expressiveness=float(rng.uniform(0.6, 1.25)),
-                style=tuple(float(v) for v in rng.lognormal(0.0, 0.3, 4)),
+                expressiveness=float(rng.uniform(0.7, 1.15)),
+                style=tuple(float(v) for v in rng.lognormal(0.0, 0.2, 4)),
                 phone_share=float(rng.choice([0.0, 0.0, 0.0, 0.2, 1.0])),
-                snr_db=float(rng.uniform(10, 28)),
+                snr_db=float(rng.uniform(12, 26)),
             )
         )
     return speakers
@@ -333,8 +333,8 @@ def _draw_intensity(label: str, rng: np.random.Generator) -> float:
 
 
 def _draw_blend(label: str, rng: np.random.Generator) -> float:
-    """Share of the rival aroused class's manner in an angry or panic clip (0 for calm), at most 0.45."""
-    return 0.0 if label == "calm" else float(0.45 * rng.beta(1.0, 3.0))
+    """Share of the rival aroused class's manner in an angry or panic clip (0 for calm), at most 0.5."""
+    return 0.0 if label == "calm" else float(0.5 * rng.beta(1.2, 2.5))
 
 
 def _draw_expression(

@@ -152,10 +152,11 @@ def _breathe(x: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarr
 
 
 def _phone_band(x: np.ndarray, low_hz: float = 300.0, high_hz: float = 3400.0) -> np.ndarray:
-    """A narrow-band phone line: the magnitude response of a 4th-order Butterworth band-pass, zero phase."""
+    """A narrow-band phone line: band-pass (zero phase), and nothing above 4 kHz as on an 8 kHz line."""
     n_fft = 1 << (len(x) - 1).bit_length()
     freqs = np.maximum(np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE), 1e-3)
-    gain = 1 / np.sqrt((1 + (low_hz / freqs) ** 8) * (1 + (freqs / high_hz) ** 8))
+    gain = 1 / np.sqrt((1 + (low_hz / freqs) ** 8) * (1 + (freqs / high_hz) ** 16))
+    gain[freqs >= SAMPLE_RATE / 4] = 0.0
     return np.fft.irfft(np.fft.rfft(x, n_fft) * gain, n_fft)[: len(x)]
 
 
