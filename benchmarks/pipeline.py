@@ -54,14 +54,22 @@ def fold_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[pd.Series]:
     return columns
 
 
-def run_fold(frame: pd.DataFrame, split: pd.Series, run_dir: Path, rounds: int) -> dict[str, list[Decision]]:
-    """Systems on this fold's test speakers, before and after refinement on its dev speakers."""
+def run_fold(
+    frame: pd.DataFrame, split: pd.Series, run_dir: Path, rounds: int
+) -> tuple[dict[str, list[Decision]], str]:
+    """Systems on this fold's test speakers, before and after refinement on its dev speakers, and a rounds row."""
     features = frame.assign(split=split.to_numpy())
     train_run(features, load_config(), run_dir)
-    before = evaluate_run(run_dir).systems
-    refine_run(run_dir, rounds=rounds)
-    after = evaluate_run(run_dir).systems
-    return {**before, "pipeline + refinement": after[PIPELINE]}
+    before = evaluate_run(run_dir)
+    refinement = refine_run(run_dir, rounds=rounds)
+    after = evaluate_run(run_dir)
+    kept = sum(len(r.accepted) for r in refinement.rounds)
+    row = (
+        f"| {run_dir.name} | {len(refinement.rounds)} | {kept} | {refinement.initial_dev:.3f} | "
+        f"{refinement.final_dev:.3f} | {after.summary['test'][PIPELINE]['macro_f1']:.3f} | "
+        f"{after.summary['test'][PIPELINE]['delegation_rate']:.1%} |"
+    )
+    return {**before.systems, "pipeline + refinement": after.systems[PIPELINE]}, row
 
 
 def acoustic_path_speed(run_dir: Path) -> float:
@@ -116,13 +124,20 @@ def pooled_table(corpus: str, systems: dict[str, list[Decision]], seed: int) -> 
 
 def benchmark(corpus: str, frame: pd.DataFrame, folds: int, rounds: int, seed: int) -> str:
     pooled: dict[str, list[Decision]] = {}
+    rounds_table = [
+        "\nrefinement per fold (dev split; test read once at the end)\n",
+        "| fold | rounds | edits kept | dev macro-F1 start | dev macro-F1 end | test macro-F1 | delegated (test) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     with tempfile.TemporaryDirectory() as scratch:
         for k, split in enumerate(fold_splits(frame, folds, seed)):
-            for name, decisions in run_fold(frame, split, Path(scratch) / f"fold{k}", rounds).items():
+            systems, row = run_fold(frame, split, Path(scratch) / f"fold{k}", rounds)
+            rounds_table.append(row)
+            for name, decisions in systems.items():
                 pooled.setdefault(name, []).extend(decisions)
         last = Path(scratch) / f"fold{folds - 1}"
         speed, tokens = acoustic_path_speed(last), prompt_tokens_per_clip(last)
-    return pooled_table(corpus, pooled, seed) + (
+    return pooled_table(corpus, pooled, seed) + "\n".join(rounds_table) + (
         f"\n\nacoustic path (features already extracted): {speed:.0f} clips/s; "
         f"prompt tokens per delegated clip: {tokens:.0f}"
     )

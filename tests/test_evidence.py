@@ -100,7 +100,7 @@ def test_slow_quiet_clip_cues_point_low_and_to_calm(profiles: ClassProfiles) -> 
 def test_cue_text_states_value_unit_sign_and_class(profiles: ClassProfiles) -> None:
     clip = planted_clip(rate=2.0)
     clip[RATE] = 6.1
-    [evidence] = build_evidence(clip, np.array([[0.1, 0.3, 0.6]]), profiles)
+    [evidence] = build_evidence(clip, np.array([[0.1, 0.3, 0.6]]), profiles, min_clips_per_speaker=1)
     cue = cue_for(evidence, RATE)
     assert cue.text_en == (
         f"Speaking rate 6.1 syll/s, +2.0 SD vs this speaker's baseline (fast) → supports {cue.supports}"

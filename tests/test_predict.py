@@ -62,3 +62,9 @@ def test_audio_files_lists_folder_audio_only(tmp_path: Path, write_tone: ToneWri
         audio_files(tmp_path / "empty")
     with pytest.raises(ConfigError, match="does not exist"):
         audio_files(tmp_path / "missing")
+
+
+def test_evidence_of_an_unknown_speaker_says_it_is_read_against_the_corpus(trained_run: Path, small_demo: Path) -> None:
+    decision = load_predictor(trained_run).predict_paths(_demo_clips(small_demo, 1)).decisions[0]
+
+    assert all("corpus baseline" in cue.text_en and "kho dữ liệu" in cue.text_vi for cue in decision.evidence)

@@ -26,12 +26,16 @@ from pydantic import BaseModel, ConfigDict
 
 from vietser.decision import ClipEvidence, Cue
 from vietser.features.catalog import FEATURE_SETS, Z_PREFIX, describe
+from vietser.features.normalize import has_speaker_baseline
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 
 PredictProba = Callable[[pd.DataFrame], np.ndarray]
 
 # A cue this close to the speaker's baseline (in SD) supports no class.
 NEAR_BASELINE_Z = 0.5
+# What a z-score was measured against, in English and Vietnamese.
+SPEAKER_BASELINE = ("this speaker's baseline", "mức thường của người nói")
+CORPUS_BASELINE = ("the corpus baseline (too few clips of this speaker)", "mức chung của kho dữ liệu (quá ít mẫu của người nói)")
 # Floor on a class's spread when measuring how typical a z-score is for it.
 MIN_PROFILE_STD = 0.25
 # Attribution (probability drop) and |z| at which each half of the ranking score reaches 0.5.
@@ -152,6 +156,7 @@ def build_evidence(
     profiles: ClassProfiles,
     predict_proba: PredictProba | None = None,
     top_k: int = 5,
+    min_clips_per_speaker: int = 5,
 ) -> list[ClipEvidence]:
     """Evidence for every clip of ``frame``: all raw and z values, and its ``top_k`` strongest cues.
 
@@ -162,6 +167,9 @@ def build_evidence(
         profiles: from :func:`fit_class_profiles` on the training rows.
         predict_proba: the model, for occlusion attribution; without it cues
             are ranked by |z| alone and ``attribution`` is 0.
+        min_clips_per_speaker: as in normalisation; clips of speakers with fewer
+            (or no speaker id) were z-scored against corpus statistics, and their
+            text says so.
 
     ``values`` and ``z`` are keyed by raw column name and omit missing (NaN) values.
     """
@@ -183,11 +191,13 @@ def build_evidence(
     zcols = [c for c in raw if Z_PREFIX + c in frame.columns]
     raw_values = frame[raw].astype(float).to_numpy()
     z_values = frame[[Z_PREFIX + c for c in zcols]].astype(float).to_numpy()
+    own_baseline = has_speaker_baseline(frame, min_clips_per_speaker).to_numpy()
     evidence = []
     for i, clip_id in enumerate(frame["clip_id"].astype(str)):
         values = _finite_items(raw, raw_values[i])
         z = _finite_items(zcols, z_values[i])
-        cues = _rank_cues(concepts, values, z, attribution[i], profiles, top_k)
+        baseline = SPEAKER_BASELINE if own_baseline[i] else CORPUS_BASELINE
+        cues = _rank_cues(concepts, values, z, attribution[i], profiles, top_k, baseline)
         evidence.append(ClipEvidence(clip_id=clip_id, values=values, z=z, cues=cues))
     return evidence
 
@@ -231,6 +241,7 @@ def _rank_cues(
     attribution: np.ndarray,
     profiles: ClassProfiles,
     top_k: int,
+    baseline: tuple[str, str],
 ) -> list[Cue]:
     """One cue per concept (its column with the largest |z|), strongest first."""
     scored = []
@@ -243,10 +254,21 @@ def _rank_cues(
         strength += abs(contribution) / (abs(contribution) + ATTRIBUTION_SCALE)
         scored.append((strength, column, concept, float(contribution)))
     scored.sort(key=lambda item: -item[0])
-    return [_cue(column, concept, values[column], z[column], a, profiles) for _, column, concept, a in scored[:top_k]]
+    return [
+        _cue(column, concept, values[column], z[column], a, profiles, baseline)
+        for _, column, concept, a in scored[:top_k]
+    ]
 
 
-def _cue(column: str, concept: CueConcept, value: float, z: float, attribution: float, profiles: ClassProfiles) -> Cue:
+def _cue(
+    column: str,
+    concept: CueConcept,
+    value: float,
+    z: float,
+    attribution: float,
+    profiles: ClassProfiles,
+    baseline: tuple[str, str],
+) -> Cue:
     info = describe(column)
     high = z >= 0
     supports = supported_class(profiles, column, z)
@@ -257,11 +279,11 @@ def _cue(column: str, concept: CueConcept, value: float, z: float, attribution: 
     unit_vi = _UNITS_VI.get(info.unit, info.unit)
     text_en = (
         f"{_capitalised(info.name)} {_with_unit(_number(value), info.unit)}, "
-        f"{z:+.1f} SD vs this speaker's baseline ({adjective_en})"
+        f"{z:+.1f} SD vs {baseline[0]} ({adjective_en})"
     )
     text_vi = (
         f"{_capitalised(info.name_vi)} {_with_unit(_vi(_number(value)), unit_vi)}, "
-        f"{_vi(f'{z:+.1f}')} SD so với mức thường của người nói ({adjective_vi})"
+        f"{_vi(f'{z:+.1f}')} SD so với {baseline[1]} ({adjective_vi})"
     )
     if supports is not None:
         text_en += f" → supports {supports}"

@@ -124,7 +124,14 @@ def split_view(
 ) -> SplitView:
     frame = frame.reset_index(drop=True)
     probabilities = model.predict_proba(frame)
-    evidence = build_evidence(frame, probabilities, profiles, model.predict_proba, top_k=config.evidence_cues)
+    evidence = build_evidence(
+        frame,
+        probabilities,
+        profiles,
+        model.predict_proba,
+        top_k=config.evidence_cues,
+        min_clips_per_speaker=config.min_clips_per_speaker,
+    )
     confidence = confidence_scores(probabilities, "max_prob" if config.confidence_score == "conformal" else config.confidence_score)
     return SplitView(frame, probabilities, evidence, confidence)
 

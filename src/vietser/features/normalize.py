@@ -84,7 +84,7 @@ def normalize_by_speaker(
     corpus_std = pd.Series(corpus.std)[columns].fillna(0.0).to_numpy()
     mean = np.tile(pd.Series(corpus.mean)[columns].to_numpy(), (len(frame), 1))
     std = np.tile(corpus_std, (len(frame), 1))
-    own = _has_baseline(frame, min_clips).to_numpy()
+    own = has_speaker_baseline(frame, min_clips).to_numpy()
     if own.any():
         speakers = frame[SPEAKER_COLUMN].to_numpy()
         with warnings.catch_warnings():  # a feature missing on all of a speaker's clips stays NaN
@@ -98,7 +98,7 @@ def normalize_by_speaker(
     return z.rename(columns=lambda column: Z_PREFIX + column)
 
 
-def _has_baseline(frame: pd.DataFrame, min_clips: int) -> pd.Series:
+def has_speaker_baseline(frame: pd.DataFrame, min_clips: int) -> pd.Series:
     """True for rows whose speaker is known and has at least ``min_clips`` clips."""
     if SPEAKER_COLUMN not in frame.columns:
         return pd.Series(False, index=frame.index)
