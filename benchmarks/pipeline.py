@@ -29,14 +29,18 @@ import pandas as pd
 
 from benchmarks.common import BENCH_DIR, RAVDESS, corpus_features, demo_features, machine
 from vietser import rundir
-from vietser.config import load_config
+from vietser.acoustic import TrainedModel, load_model
+from vietser.config import RunConfig, load_config, read_run_config
 from vietser.decision import Decision
 from vietser.evaluate import compute_metrics, paired_bootstrap
+from vietser.evidence import ClassProfiles
 from vietser.experiment import PIPELINE, evaluate_run, reasoning_requests, split_view, train_run
+from vietser.features.extract import read_features
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
 from vietser.llm.scripted_server import ScriptedOpenAIServer
 from vietser.refinement import refine_run
+from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook
 
 
@@ -72,16 +76,16 @@ def run_fold(
     return {**before.systems, "pipeline + refinement": after.systems[PIPELINE]}, row
 
 
-def acoustic_path_speed(run_dir: Path) -> float:
-    """Clips/s of probabilities + evidence + routing on the last fold's test rows."""
-    from vietser.acoustic import load_model
-    from vietser.config import read_run_config
-    from vietser.features.extract import read_features
-    from vietser.routing import load_router
-
+def last_fold_test(run_dir: Path) -> tuple[pd.DataFrame, TrainedModel, ClassProfiles, RunConfig]:
+    """The test rows of a fold's run directory with the model, profiles and config that decide them."""
     features = read_features(run_dir / rundir.FEATURES_FILE)
     test = features[features["split"] == "test"]
-    model, profiles, config = load_model(run_dir), rundir.read_profiles(run_dir), read_run_config(run_dir)
+    return test, load_model(run_dir), rundir.read_profiles(run_dir), read_run_config(run_dir)
+
+
+def acoustic_path_speed(run_dir: Path) -> float:
+    """Clips/s of probabilities + evidence + routing on the last fold's test rows."""
+    test, model, profiles, config = last_fold_test(run_dir)
     started = time.perf_counter()
     view = split_view(model, profiles, test, config)
     load_router(run_dir).route(view.probabilities)
@@ -90,17 +94,12 @@ def acoustic_path_speed(run_dir: Path) -> float:
 
 def prompt_tokens_per_clip(run_dir: Path, n: int = 20) -> float:
     """Prompt tokens of an LLM request for delegated clips, as the scripted server counts them."""
-    from vietser.acoustic import load_model
-    from vietser.config import read_run_config
-    from vietser.features.extract import read_features
-
-    features = read_features(run_dir / rundir.FEATURES_FILE)
-    test = features[features["split"] == "test"].head(n)
-    view = split_view(load_model(run_dir), rundir.read_profiles(run_dir), test, read_run_config(run_dir))
+    test, model, profiles, config = last_fold_test(run_dir)
+    view = split_view(model, profiles, test.head(n), config)
     rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
     with tempfile.TemporaryDirectory() as cache, ScriptedOpenAIServer() as server:
-        config = LLMConfig(base_url=server.base_url, model="scripted-model", cache_path=Path(cache) / "c.sqlite")
-        reasoner = LLMReasoner(config, rulebook)
+        llm = LLMConfig(base_url=server.base_url, model="scripted-model", cache_path=Path(cache) / "c.sqlite")
+        reasoner = LLMReasoner(llm, rulebook)
         reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence))
         return reasoner.usage.prompt_tokens / max(reasoner.usage.requests, 1)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vietser.acoustic import TrainedModel, load_model, save_model, train_acoustic
+from vietser.acoustic import AcousticConfig, TrainedModel, load_model, save_model, train_acoustic
 from vietser.config import RunConfig, read_run_config, save_config
 from vietser.decision import ClipEvidence, Decision, Route
 from vietser.errors import ConfigError
@@ -83,14 +83,10 @@ def check_splits(features: pd.DataFrame) -> None:
 def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> TrainedModel:
     """Fit the acoustic model on the train split and lay out the run directory."""
     check_splits(features)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    model, _ = fit_acoustic_stage(features, config.acoustic, run_dir)
     train = features[features["split"] == "train"]
-    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
-    model = train_acoustic(features, config.acoustic, corpus_stats=stats.model_dump())
-    save_model(model, run_dir)
     write_features(features, run_dir / rundir.FEATURES_FILE)
     rundir.write_run_manifest(features, run_dir)
-    rundir.write_profiles(fit_class_profiles(train), run_dir)
     rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
     if config.fit_rules:
         fitted = fit_rulebook(train, config.acoustic, rulebook, FitSettings(n_folds=config.acoustic.cv_folds))
@@ -107,15 +103,22 @@ def refit_on_train_and_dev(
 ) -> tuple[TrainedModel, ClassProfiles]:
     """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/."""
     pooled = features.assign(split=features["split"].replace({"dev": "train"}))
-    train = pooled[pooled["split"] == "train"]
-    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
     acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
-    model = train_acoustic(pooled, acoustic, corpus_stats=stats.model_dump())
+    return fit_acoustic_stage(pooled, acoustic, run_dir / rundir.FINAL_MODEL_DIR)
+
+
+def fit_acoustic_stage(
+    features: pd.DataFrame, acoustic: AcousticConfig, out_dir: Path
+) -> tuple[TrainedModel, ClassProfiles]:
+    """Train on the ``train`` rows (keeping their corpus statistics as fallback) and fit the class
+    profiles; both are saved in ``out_dir``."""
+    train = features[features["split"] == "train"]
+    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
+    model = train_acoustic(features, acoustic, corpus_stats=stats.model_dump())
     profiles = fit_class_profiles(train)
-    final_dir = run_dir / rundir.FINAL_MODEL_DIR
-    final_dir.mkdir(exist_ok=True)
-    save_model(model, final_dir)
-    rundir.write_profiles(profiles, final_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_model(model, out_dir)
+    rundir.write_profiles(profiles, out_dir)
     return model, profiles
 
 
