@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vietser.acoustic import AcousticConfig
 from vietser.errors import ConfigError
+from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
 from vietser.llm.client import LLMConfig
 from vietser.routing import DelegationBudget, RoutingPolicy, ScoreName
 
@@ -59,6 +60,12 @@ class RunConfig(BaseModel):
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")
     n_bootstrap: int = Field(default=1000, ge=100)
     seed: int = 0
+
+    @property
+    def feature_sets(self) -> tuple[FeatureSetName, ...]:
+        """What to extract for this run: the acoustic model's sets and the evidence sets, in table order."""
+        needed = {*self.acoustic.extracted_sets, *EVIDENCE_SETS}
+        return tuple(name for name in FEATURE_SETS if name in needed)
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:

@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from vietser.decision import ClipEvidence, Cue
-from vietser.features.catalog import FEATURE_SETS, Z_PREFIX, describe
+from vietser.features.catalog import EVIDENCE_SETS, Z_PREFIX, describe
 from vietser.features.normalize import has_speaker_baseline
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 
@@ -187,7 +187,7 @@ def build_evidence(
         baseline = {column: 0.0 for column in frame.columns if str(column).startswith(Z_PREFIX)}
         baseline |= profiles.corpus_mean
         attribution = occlusion_attribution(frame, predict_proba, groups, baseline, probabilities.argmax(axis=1))
-    raw = [c for c in frame.columns if str(c).startswith(tuple(f"{s}." for s in FEATURE_SETS))]
+    raw = [c for c in frame.columns if str(c).startswith(tuple(f"{s}." for s in EVIDENCE_SETS))]
     zcols = [c for c in raw if Z_PREFIX + c in frame.columns]
     raw_values = frame[raw].astype(float).to_numpy()
     z_values = frame[[Z_PREFIX + c for c in zcols]].astype(float).to_numpy()
@@ -337,7 +337,7 @@ def _has_both(frame: pd.DataFrame, column: str) -> bool:
 
 def _raw_columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
     if columns is None:
-        prefixes = tuple(f"{name}." for name in FEATURE_SETS)
+        prefixes = tuple(f"{name}." for name in EVIDENCE_SETS)
         return [c for c in frame.columns if str(c).startswith(prefixes) and Z_PREFIX + c in frame.columns]
     raw = [c[len(Z_PREFIX) :] if c.startswith(Z_PREFIX) else c for c in columns]
     missing = [c for c in raw if Z_PREFIX + c not in frame.columns]

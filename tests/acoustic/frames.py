@@ -18,10 +18,12 @@ def make_feature_frame(
     clips_per_speaker: int = 30,
     n_egemaps: int = 8,
     n_prosody: int = 4,
+    n_emobase: int = 6,
     class_sep: float = 1.0,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Three overlapping classes, per-speaker offsets on the raw columns, speakers split 60/20/20.
+    """Three overlapping classes, per-speaker offsets on the raw columns, speakers split 60/20/20;
+    the emobase columns mix the eGeMAPS and prosody ones with noise.
 
     ``z.`` columns are each raw column z-scored within its speaker, as the feature stage does.
     """
@@ -41,7 +43,10 @@ def make_feature_frame(
     speakers = np.repeat([f"spk{i:02d}" for i in range(n_speakers)], clips_per_speaker)
     rng.shuffle(speakers)
     X = X + rng.normal(0, 1.5, size=(n_speakers, X.shape[1]))[np.searchsorted(np.unique(speakers), speakers)]
+    # emobase columns: noisy mixtures of the others, as a wide set partly repeats the small one
+    X = np.hstack([X, X @ rng.normal(0, 0.5, size=(X.shape[1], n_emobase)) + rng.normal(0, 1.0, size=(n, n_emobase))])
     names = [f"egemaps.f{i}" for i in range(n_egemaps)] + [f"prosody.p{i}" for i in range(n_prosody)]
+    names += [f"emobase.e{i}" for i in range(n_emobase)]
     frame = pd.DataFrame(X, columns=names)
     z = frame.groupby(speakers).transform(lambda s: (s - s.mean()) / s.std(ddof=0))
     frame = pd.concat([frame, z.add_prefix("z.")], axis=1)

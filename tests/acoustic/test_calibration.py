@@ -68,7 +68,9 @@ def test_out_of_fold_calibration_report_shows_lower_ece_for_an_svm(feature_frame
 def test_temperature_scaling_lowers_ece_on_held_out_speakers(feature_frame: FrameMaker) -> None:
     frame = feature_frame(n_speakers=20, clips_per_speaker=30, class_sep=0.8)
     train, held_out = frame[frame["split"] == "train"], frame[frame["split"] != "train"]
-    model = train_acoustic(frame, AcousticConfig(model="svm-linear", calibration="temperature", cv_folds=3))
+    model = train_acoustic(
+        frame, AcousticConfig(model="svm-linear", calibration="temperature", cv_folds=3, late_fusion=())
+    )
     columns = model.feature_columns_
     uncalibrated = build_pipeline(ModelKind.SVM_LINEAR).set_params(**model.cv_.best_params)
     uncalibrated.fit(feature_matrix(train, columns), train["label"].astype(str))

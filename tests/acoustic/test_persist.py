@@ -126,3 +126,14 @@ def test_file_that_is_not_a_skops_archive_is_refused(trained: TrainedModel, tmp_
 
     with pytest.raises(ModelError, match="not a readable skops file"):
         load_model(tmp_path)
+
+
+def test_sidecar_of_an_older_format_asks_for_retraining(trained: TrainedModel, tmp_path: Path) -> None:
+    save_model(trained, tmp_path)
+    card = json.loads((tmp_path / "model.json").read_text())
+    card["format_version"] = 1
+    del card["config"]["late_fusion"]
+    (tmp_path / "model.json").write_text(json.dumps(card))
+
+    with pytest.raises(ModelError, match="format 1.*Retrain"):
+        load_model(tmp_path)

@@ -8,7 +8,8 @@ from vietser.acoustic import AcousticConfig, predict_proba, speaker_folds, train
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
 
-FAST = AcousticConfig(measure_calibration=False, cv_folds=3)
+# One model on eGeMAPS + prosody; late fusion has its own tests (test_fusion.py).
+FAST = AcousticConfig(measure_calibration=False, cv_folds=3, late_fusion=())
 
 
 def test_speaker_folds_hold_out_every_speaker_exactly_once(feature_frame: FrameMaker) -> None:
@@ -69,7 +70,9 @@ def test_cv_result_reports_the_best_candidate(feature_frame: FrameMaker) -> None
 
 
 def test_corpus_normalisation_reads_raw_columns(feature_frame: FrameMaker) -> None:
-    config = AcousticConfig(feature_set="prosody", normalisation="corpus", measure_calibration=False, cv_folds=3)
+    config = AcousticConfig(
+        feature_set="prosody", normalisation="corpus", measure_calibration=False, cv_folds=3, late_fusion=()
+    )
 
     model = train_acoustic(feature_frame(), config)
 

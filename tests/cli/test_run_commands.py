@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from vietser.cli import app
@@ -41,6 +42,32 @@ def test_train_then_evaluate_with_another_model(small_demo_features, tmp_path: P
     assert "svm-rbf" in trained.output and "ECE" in trained.output
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads((out / "model.json").read_text())["config"]["model"] == "svm-rbf"
+
+
+def test_late_fusion_none_trains_one_model_on_the_named_set(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001
+    features = tmp_path / "features.parquet"
+    small_demo_features.to_parquet(features)
+    out = tmp_path / "run"
+    config = str(_write_small_config(tmp_path))
+
+    result = runner.invoke(app, ["train", str(features), "-o", str(out), "--late-fusion", "none", "-c", config])
+
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "model.json").read_text())
+    assert card["config"]["late_fusion"] == []
+    assert card["feature_columns"] and not any("emobase." in c for c in card["feature_columns"])
+
+
+def test_run_extracts_the_sets_its_configuration_needs(small_demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["run", str(small_demo), "-o", str(out), "-c", str(_write_small_config(tmp_path)), "--late-fusion", "none"]
+
+    result = runner.invoke(app, [*args, "--feature-set", "prosody"])
+
+    assert result.exit_code == 0, result.output
+    columns = pq.read_schema(out / "extracted-features.parquet").names
+    assert any(c.startswith("egemaps.") for c in columns)  # evidence and rules read it
+    assert not any(c.startswith(("emobase.", "compare.")) for c in columns)
 
 
 def test_unknown_model_kind_is_a_clear_error(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001

@@ -5,10 +5,10 @@ import pytest
 
 from vietser.errors import ConfigError
 from vietser.features.catalog import describe, feature_columns
-from vietser.features.egemaps import egemaps_columns
+from vietser.features.smile import smile_columns
 from vietser.features.prosody import COLUMNS as PROSODY_COLUMNS
 
-RAW_COLUMNS = [*egemaps_columns(), *PROSODY_COLUMNS]
+RAW_COLUMNS = [*smile_columns("egemaps"), *PROSODY_COLUMNS]
 
 
 @pytest.mark.parametrize("column", [*RAW_COLUMNS, *("z." + column for column in RAW_COLUMNS)])
@@ -60,3 +60,19 @@ def test_feature_columns_selects_raw_or_normalised_columns_in_frame_order() -> N
 def test_feature_columns_rejects_unknown_set() -> None:
     with pytest.raises(ConfigError, match="unknown feature set"):
         feature_columns(pd.DataFrame(), sets=("mfcc",))
+
+
+@pytest.mark.parametrize(
+    ("column", "group"),
+    [
+        ("emobase.F0_sma_amean", "pitch"),
+        ("emobase.pcm_intensity_sma_max", "loudness"),
+        ("emobase.mfcc_sma[3]_skewness", "spectral"),
+        ("z.compare.jitterLocal_sma_amean", "voice quality"),
+    ],
+)
+def test_wide_set_columns_get_a_generic_entry_that_says_they_are_not_evidence(column: str, group: str) -> None:
+    info = describe(column)
+    assert info.group == group
+    assert column.removeprefix("z.").split(".", 1)[1] in info.name
+    assert "not used as evidence" in describe(column.removeprefix("z.")).description

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from tests.features.conftest import ManifestMaker
 from vietser.errors import ConfigError
-from vietser.features.egemaps import egemaps_columns
+from vietser.features.smile import smile_columns
 from vietser.features.extract import extract_features, read_features, write_features
 from vietser.features.prosody import COLUMNS as PROSODY_COLUMNS
 
@@ -33,7 +33,7 @@ def _with_bad_clips(manifest: pd.DataFrame, folder: Path) -> pd.DataFrame:
 
 def test_table_has_manifest_hash_duration_raw_and_z_columns_in_order(manifest: pd.DataFrame, cache_dir: Path) -> None:
     frame = extract_features(manifest, cache_dir=cache_dir).frame
-    raw = [*egemaps_columns(), *PROSODY_COLUMNS]
+    raw = [*smile_columns("egemaps"), *PROSODY_COLUMNS, *smile_columns("emobase")]
     assert list(frame.columns) == [*MANIFEST_COLUMNS, "audio_sha256", "duration_s", *raw, *("z." + c for c in raw)]
     assert frame["clip_id"].tolist() == manifest["clip_id"].tolist()
     assert frame["duration_s"].tolist() == pytest.approx([0.8] * len(manifest))
@@ -136,7 +136,7 @@ def test_features_parquet_round_trip_keeps_values_order_and_version(
     write_features(frame, path)
     pd.testing.assert_frame_equal(read_features(path), frame)
     metadata = json.loads(pq.read_schema(path).metadata[b"vietser.features"])
-    assert metadata == {"feature_sets": ["egemaps", "prosody"], "feature_version": 1}
+    assert metadata == {"feature_sets": ["egemaps", "prosody", "emobase"], "feature_version": 1}
 
 
 def test_reading_a_missing_features_table_says_what_to_do(tmp_path: Path) -> None:

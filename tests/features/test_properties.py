@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from vietser.data.audio import load_audio
 from vietser.errors import AudioError, FeatureError
-from vietser.features.egemaps import egemaps_columns, extract_egemaps
+from vietser.features.smile import extract_smile, smile_columns
 from vietser.features.prosody import COLUMNS as PROSODY_COLUMNS
 from vietser.features.prosody import extract_prosody
 
@@ -78,12 +78,12 @@ def test_any_wav_gives_finite_features_or_an_error_naming_the_file(signal: Signa
         sf.write(path, signal.render(), signal.sample_rate, subtype=signal.subtype)
         try:
             audio = load_audio(path)
-            values = {**extract_egemaps(audio), **extract_prosody(audio)}
+            values = {**extract_smile("egemaps", audio), **extract_prosody(audio)}
         except (AudioError, FeatureError) as exc:
             event(type(exc).__name__)
             assert str(path) in str(exc)
             assert exc.path == str(path)
             return
     event("finite features")
-    assert list(values) == [*egemaps_columns(), *PROSODY_COLUMNS]
+    assert list(values) == [*smile_columns("egemaps"), *PROSODY_COLUMNS]
     assert all(math.isfinite(value) for value in values.values())

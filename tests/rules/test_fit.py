@@ -132,7 +132,7 @@ def test_oof_probabilities_predict_held_out_speakers():
         for s in range(4) for k, label in enumerate(CLASSES) for _ in range(6)
     ]
     frame = pd.DataFrame(rows)
-    config = AcousticConfig(cv_folds=2, measure_calibration=False)
+    config = AcousticConfig(cv_folds=2, measure_calibration=False, late_fusion=())
     p = oof_probabilities(frame, config, n_folds=2)
     assert p.shape == (len(frame), 3) and np.allclose(p.sum(axis=1), 1.0)
     assert np.mean(np.array(CLASSES)[p.argmax(axis=1)] == frame["label"].to_numpy()) > 0.9

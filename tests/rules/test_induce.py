@@ -181,3 +181,12 @@ def test_unknown_labels_are_rejected() -> None:
 def test_invalid_settings_are_rejected(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         induce_rules(planted_frame(), **settings)
+
+
+def test_rules_are_induced_from_interpretable_sets_only() -> None:
+    frame = planted_frame()
+    # a wide-set column that separates the classes perfectly must still not become a rule
+    frame["z.emobase.mfcc_sma[1]_amean"] = frame["label"].map({"calm": 0.0, "angry": 5.0, "panic": 10.0})
+    result = induce_rules(frame)
+    assert result.rulebook.rules
+    assert not any(c.feature.startswith("emobase.") for rule in result.rulebook.rules for c in rule.when)

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.config import CalibrationMethod
 from vietser.errors import ModelError
@@ -56,18 +55,22 @@ def label_indices(labels: Sequence[str] | np.ndarray) -> np.ndarray:
         raise ModelError(str(exc)) from exc
 
 
-def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
-    """Probabilities with one column per CLASSES entry, zero for classes the estimator never saw.
+def estimator_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
+    """Probabilities in the estimator's own ``classes_`` order.
 
     Margin classifiers (SVMs) without calibration give softmax of their decision scores.
     """
     if hasattr(estimator, "predict_proba"):
-        scores = estimator.predict_proba(X)
-    else:
-        decision = estimator.decision_function(X)
-        if decision.ndim == 1:  # binary: the score is for classes_[1]
-            decision = np.column_stack([np.zeros_like(decision), decision])
-        scores = softmax(decision, axis=1)
+        return estimator.predict_proba(X)
+    decision = estimator.decision_function(X)
+    if decision.ndim == 1:  # binary: the score is for classes_[1]
+        decision = np.column_stack([np.zeros_like(decision), decision])
+    return softmax(decision, axis=1)
+
+
+def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
+    """Probabilities with one column per CLASSES entry, zero for classes the estimator never saw."""
+    scores = estimator_probabilities(estimator, X)
     out = np.zeros((len(X), len(CLASSES)))
     for j, name in enumerate(estimator.classes_):
         out[:, CLASSES.index(str(name))] = scores[:, j]
@@ -75,7 +78,7 @@ def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray
 
 
 def fit_calibrated(
-    pipeline: Pipeline, X: np.ndarray, y: np.ndarray, splits: Splits, method: CalibrationMethod
+    pipeline: ClassifierMixin, X: np.ndarray, y: np.ndarray, splits: Splits, method: CalibrationMethod
 ) -> ClassifierMixin:
     """Fit ``pipeline`` on all of X, and its calibrator on out-of-fold scores from ``splits``."""
     if method is CalibrationMethod.NONE:

@@ -14,21 +14,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from vietser.acoustic.config import FeatureSet, ModelKind, Normalisation
+from vietser.acoustic.config import SET_FAMILIES, FeatureSet, ModelKind, Normalisation
 from vietser.errors import ModelError
-
-FAMILY_PREFIXES: dict[FeatureSet, tuple[str, ...]] = {
-    FeatureSet.EGEMAPS: ("egemaps.",),
-    FeatureSet.PROSODY: ("prosody.",),
-    FeatureSet.BOTH: ("egemaps.", "prosody."),
-}
 
 # Small grids: a few hundred clips from a handful of speakers cannot support a
 # wide search without overfitting the folds.
 PARAM_GRIDS: dict[ModelKind, dict[str, list[Any]]] = {
     ModelKind.SVM_RBF: {"model__C": [0.3, 1.0, 3.0, 10.0]},
-    ModelKind.SVM_LINEAR: {"model__C": [0.001, 0.01, 0.1, 1.0]},
-    ModelKind.LOGREG: {"model__C": [0.01, 0.03, 0.1, 0.3, 1.0]},
+    # Wide sets (emobase, ComParE) want the low ends of the linear models' grids.
+    ModelKind.SVM_LINEAR: {"model__C": [0.0001, 0.001, 0.01, 0.1, 1.0]},
+    ModelKind.LOGREG: {"model__C": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]},
     ModelKind.HGB: {"model__learning_rate": [0.05, 0.1], "model__max_depth": [2, 3]},
     ModelKind.MLP: {"model__alpha": [0.1, 1.0, 10.0]},
 }
@@ -41,12 +36,13 @@ def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisati
         ModelError: the table has none of them.
     """
     prefix = "z." if normalisation is Normalisation.SPEAKER else ""
-    wanted = tuple(prefix + family for family in FAMILY_PREFIXES[feature_set])
+    wanted = tuple(f"{prefix}{name}." for name in SET_FAMILIES[feature_set])
     selected = [column for column in columns if column.startswith(wanted)]
     if not selected:
         raise ModelError(
             f"the features table has no columns starting with {' or '.join(repr(w) for w in wanted)}; "
-            "extract features first, or choose another feature_set / normalisation"
+            f"extract the {'/'.join(SET_FAMILIES[feature_set])} features first (vietser features --sets), "
+            "or choose another feature_set / late_fusion / normalisation"
         )
     return selected
 

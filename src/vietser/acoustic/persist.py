@@ -26,9 +26,11 @@ from vietser.labels import CLASSES
 
 MODEL_FILE = "model.skops"
 SIDECAR_FILE = "model.json"
+# 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
+FORMAT_VERSION = 2
 
 # Types that skops does not trust by default but that our pipelines contain
-# (calibrators, boosted-tree predictors, the MLP optimiser).
+# (calibrators, boosted-tree predictors, the MLP optimiser, our late fusion).
 EXPECTED_TYPES: frozenset[str] = frozenset(
     {
         "numpy.dtype",
@@ -37,6 +39,7 @@ EXPECTED_TYPES: frozenset[str] = frozenset(
         "sklearn.calibration._TemperatureScaling",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "vietser.acoustic.fusion.LateFusion",
     }
 )
 
@@ -46,7 +49,7 @@ class ModelCard(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format_version: int = 1
+    format_version: int = FORMAT_VERSION
     classes: list[str]
     config: AcousticConfig
     feature_columns: list[str]
@@ -116,9 +119,15 @@ def _read_card(path: Path) -> ModelCard:
     if not path.is_file():
         raise ModelError(f"{path} is missing; a model directory needs both {MODEL_FILE} and {SIDECAR_FILE}")
     try:
-        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+        card = ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
         raise ModelError(f"{path} is not a valid model sidecar: {error}") from error
+    if card.format_version != FORMAT_VERSION:
+        raise ModelError(
+            f"{path} is model format {card.format_version}; this vietser reads format {FORMAT_VERSION}. "
+            "Retrain the model (vietser train) with this version"
+        )
+    return card
 
 
 def _checked_untrusted_types(model_path: Path) -> list[str]:

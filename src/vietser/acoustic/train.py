@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from sklearn.base import ClassifierMixin, clone
-from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.calibration import (
@@ -23,12 +24,14 @@ from vietser.acoustic.calibration import (
     fit_calibrated,
     label_indices,
 )
-from vietser.acoustic.config import AcousticConfig
+from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig
+from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline, feature_columns
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
 
 ECE_BINS = 10
+VIEW_CALIBRATION_FOLDS = 3
 
 
 class CandidateScore(BaseModel):
@@ -132,8 +135,55 @@ def search_hyperparameters(
     )
 
 
+def tune(
+    config: AcousticConfig, view_sizes: list[int], X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits
+) -> tuple[ClassifierMixin, CVResult]:
+    """The unfitted model with the hyperparameters chosen by speaker-grouped CV, and the search result.
+
+    With several views (``X``'s columns are the views' columns one after the other, ``view_sizes``
+    long) each view's pipeline is tuned on its own columns; the result is their
+    :class:`~vietser.acoustic.fusion.LateFusion`, scored as a whole on the same folds.
+    """
+    pipeline = build_pipeline(config.model, config.seed)
+    grid = PARAM_GRIDS[config.model]
+    if len(view_sizes) == 1:
+        cv = search_hyperparameters(pipeline, grid, X, y, speakers, splits)
+        return clone(pipeline).set_params(**cv.best_params), cv
+    views, results = [], {}
+    bounds = np.cumsum([0, *view_sizes])
+    for view, start, stop in zip(config.views, bounds[:-1], bounds[1:]):
+        positions = list(range(int(start), int(stop)))
+        result = search_hyperparameters(pipeline, grid, X[:, positions], y, speakers, splits)
+        views.append((view.value, _view_model(config, clone(pipeline).set_params(**result.best_params)), positions))
+        results[view.value] = result
+    fused = LateFusion(views)
+    scores = cross_val_score(fused, X, y, cv=splits, scoring="f1_macro", n_jobs=1, error_score="raise")
+    cv = CVResult(
+        n_splits=len(splits),
+        fold_speakers=[sorted(set(speakers[test].tolist())) for _, test in splits],
+        best_params={f"{name}__{key}": value for name, result in results.items() for key, value in result.best_params.items()},
+        macro_f1_mean=float(scores.mean()),
+        macro_f1_std=float(scores.std()),
+        candidates=[
+            candidate.model_copy(update={"params": {f"{name}__{k}": v for k, v in candidate.params.items()}})
+            for name, result in results.items()
+            for candidate in result.candidates
+        ],
+    )
+    return fused, cv
+
+
+def _view_model(config: AcousticConfig, pipeline: Pipeline) -> ClassifierMixin:
+    """A view's model in a fusion. Margin models get their own temperature first, so that
+    the views' probabilities are on one scale before they are averaged (the fitted
+    fusion is calibrated again as a whole, on speaker-grouped folds)."""
+    if config.model not in MARGIN_KINDS:
+        return pipeline
+    return CalibratedClassifierCV(pipeline, method="temperature", cv=VIEW_CALIBRATION_FOLDS, ensemble=False)
+
+
 def measure_calibration(
-    pipeline: Pipeline, X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits, config: AcousticConfig
+    pipeline: ClassifierMixin, X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits, config: AcousticConfig
 ) -> CalibrationReport:
     """ECE and Brier of out-of-fold probabilities, raw and calibrated within each fold's training part."""
     before = np.zeros((len(y), len(CLASSES)))
@@ -173,7 +223,8 @@ def train_acoustic(
     """
     config = config or AcousticConfig()
     train = _train_rows(frame)
-    columns = feature_columns(frame.columns, config.feature_set, config.normalisation)
+    view_columns = [feature_columns(frame.columns, view, config.normalisation) for view in config.views]
+    columns = [column for view in view_columns for column in view]
     X = feature_matrix(train, columns)
     y = train["label"].astype(str).to_numpy(dtype=object)
     label_indices(y)  # raises on labels outside CLASSES
@@ -181,9 +232,7 @@ def train_acoustic(
     if len(set(y)) < 2:
         raise ModelError(f"the train split has only the class {sorted(set(y))}; a classifier needs at least two")
     splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
-    pipeline = build_pipeline(config.model, config.seed)
-    cv = search_hyperparameters(pipeline, PARAM_GRIDS[config.model], X, y, speakers, splits)
-    tuned = clone(pipeline).set_params(**cv.best_params)
+    tuned, cv = tune(config, [len(view) for view in view_columns], X, y, speakers, splits)
     report = measure_calibration(tuned, X, y, speakers, splits, config) if config.measure_calibration else None
     return TrainedModel(
         config=config,

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, err_console, progress_bar, user_errors
+from vietser.cli.options import feature_set_list
 
 LabelMapOption = Annotated[
     Optional[list[str]],
@@ -64,9 +65,14 @@ def features(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Per-clip feature cache (default: $VIETSER_CACHE_DIR/features).")] = None,
     label_map: LabelMapOption = None,
     chunk_size: Annotated[int, typer.Option(help="Clips per parquet part; memory stays bounded by it.")] = 500,
+    sets: Annotated[
+        Optional[str],
+        typer.Option(help="Feature sets, comma-separated: egemaps, prosody, emobase, compare (default: all but compare)."),
+    ] = None,
 ) -> None:
-    """Extract eGeMAPS + Praat prosody features for every clip (parallel, cached by audio content, resumable)."""
+    """Extract openSMILE (eGeMAPS, emobase) + Praat prosody features for every clip (parallel, cached by audio content, resumable)."""
     from vietser.data.manifest import load_manifest
+    from vietser.features.catalog import DEFAULT_SETS
     from vietser.features.stream import extract_to_parquet
 
     with user_errors():
@@ -75,6 +81,7 @@ def features(
             result = extract_to_parquet(
                 frame,
                 output,
+                sets=tuple(feature_set_list(sets) or DEFAULT_SETS),
                 chunk_size=chunk_size,
                 jobs=jobs,
                 backend=backend,

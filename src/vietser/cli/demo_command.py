@@ -40,14 +40,22 @@ def demo(
             corpus_dir, n_speakers=speakers, clips_per_speaker=clips_per_speaker, seed=seed, n_jobs=jobs
         )
         console.print(f"1. corpus: {corpus.n_clips} synthetic Vietnamese clips, {len(corpus.speakers)} speakers ({corpus.elapsed_s:.1f} s)")
+        config = load_config(seed=seed)
         with progress_bar("features") as progress:
-            extracted = extract_features(load_manifest(corpus.manifest_path), jobs=jobs, progress=progress)
-        console.print("2. features: eGeMAPSv02 (openSMILE) + Praat prosody, per-speaker z-scores")
+            extracted = extract_features(
+                load_manifest(corpus.manifest_path), sets=config.feature_sets, jobs=jobs, progress=progress
+            )
+        console.print(
+            "2. features: eGeMAPSv02 + emobase (openSMILE) + Praat prosody, per-speaker z-scores; "
+            "evidence and rules read eGeMAPS + prosody"
+        )
         print_extraction_summary(extracted)
         run_dir = out_dir / "run"
-        trained = train_run(extracted.frame, load_config(seed=seed), run_dir)
+        trained = train_run(extracted.frame, config, run_dir)
+        views = " + ".join(view.value for view in trained.config.views)
         console.print(
-            f"3. acoustic model: {trained.config.model.value}, speaker-CV macro-F1 {trained.cv_.macro_f1_mean:.3f}"
+            f"3. acoustic model: {trained.config.model.value} on {views}, "
+            f"speaker-CV macro-F1 {trained.cv_.macro_f1_mean:.3f}"
         )
         llm = llm_config(llm_base_url, llm_model)
         evaluate_run(run_dir, llm=llm)

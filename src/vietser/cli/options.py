@@ -18,7 +18,16 @@ ModelOption = Annotated[
     Optional[str], typer.Option("--model", help="svm-rbf, svm-linear, logreg, hgb or mlp.")
 ]
 FeatureSetOption = Annotated[
-    Optional[str], typer.Option("--feature-set", help="egemaps, prosody or both.")
+    Optional[str],
+    typer.Option("--feature-set", help="What the first model reads: both (eGeMAPS + prosody), egemaps, prosody, emobase or compare."),
+]
+LateFusionOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--late-fusion",
+        help="Feature sets read by further models whose probabilities are averaged with the first's, "
+        "comma-separated (default emobase; e.g. emobase,compare), or 'none' for one model.",
+    ),
 ]
 NormalisationOption = Annotated[
     Optional[str], typer.Option("--normalisation", help="speaker (per-speaker z-scores, default) or corpus.")
@@ -35,6 +44,15 @@ LLMBaseURLOption = Annotated[
 LLMModelOption = Annotated[
     Optional[str], typer.Option("--llm-model", envvar="VIETSER_LLM_MODEL", help="Model name at that endpoint.")
 ]
+
+
+def feature_set_list(value: str | None) -> list[str] | None:
+    """A comma-separated option as a list of set names; 'none' is the empty list, None stays None."""
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return []
+    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def llm_config(base_url: str | None, model: str | None) -> LLMConfig | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -14,13 +14,18 @@ from vietser.cli.data_commands import print_extraction_summary
 from vietser.cli.options import (
     ConfigOption,
     FeatureSetOption,
+    LateFusionOption,
     LLMBaseURLOption,
     LLMModelOption,
     ModelOption,
     NormalisationOption,
     RulebookOption,
+    feature_set_list,
     llm_config,
 )
+
+if TYPE_CHECKING:
+    from vietser.config import RunConfig
 
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
 
@@ -47,21 +52,27 @@ def print_systems(summary: dict) -> None:
     )
 
 
-def _train(features_path: Path, output: Path, config_path, model, feature_set, normalisation, rulebook) -> None:
+def _config(config_path, model, feature_set, late_fusion, normalisation, rulebook) -> RunConfig:  # noqa: ANN001 - CLI option values
     from vietser.config import load_config
-    from vietser.experiment import train_run
-    from vietser.features.extract import read_features
 
-    config = load_config(
+    return load_config(
         config_path,
         acoustic__model=model,
         acoustic__feature_set=feature_set,
+        acoustic__late_fusion=feature_set_list(late_fusion),
         acoustic__normalisation=normalisation,
         rulebook=rulebook,
     )
+
+
+def _train(features_path: Path, output: Path, config: RunConfig) -> None:
+    from vietser.experiment import train_run
+    from vietser.features.extract import read_features
+
     trained = train_run(read_features(features_path), config, output)
+    views = " + ".join(view.value for view in trained.config.views)
     console.print(
-        f"trained {trained.config.model.value} on {trained.config.feature_set.value} "
+        f"trained {trained.config.model.value} on {views} "
         f"({trained.config.normalisation.value}-normalised): speaker-CV macro-F1 "
         f"{trained.cv_.macro_f1_mean:.3f} ± {trained.cv_.macro_f1_std:.3f}, params {trained.cv_.best_params}"
     )
@@ -76,12 +87,13 @@ def train(
     config_path: ConfigOption = None,
     model: ModelOption = None,
     feature_set: FeatureSetOption = None,
+    late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
 ) -> None:
     """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory."""
     with user_errors():
-        _train(features_path, output, config_path, model, feature_set, normalisation, rulebook)
+        _train(features_path, output, _config(config_path, model, feature_set, late_fusion, normalisation, rulebook))
     console.print(f"run directory: {output}")
 
 
@@ -109,6 +121,7 @@ def run(
     config_path: ConfigOption = None,
     model: ModelOption = None,
     feature_set: FeatureSetOption = None,
+    late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
@@ -117,12 +130,13 @@ def run(
 ) -> None:
     """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
     with user_errors():
-        features_path = _features_for(source, output, jobs)
-        _train(features_path, output, config_path, model, feature_set, normalisation, rulebook)
+        config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
+        features_path = _features_for(source, output, jobs, config.feature_sets)
+        _train(features_path, output, config)
         _evaluate(output, llm_base_url, llm_model)
 
 
-def _features_for(source: Path, output: Path, jobs: int) -> Path:
+def _features_for(source: Path, output: Path, jobs: int, sets: tuple[str, ...]) -> Path:
     if source.suffix == ".parquet":
         return source
     from vietser.data.manifest import load_manifest
@@ -131,7 +145,7 @@ def _features_for(source: Path, output: Path, jobs: int) -> Path:
 
     path = output / "extracted-features.parquet"
     with progress_bar("features") as progress:
-        result = extract_to_parquet(load_manifest(source), path, jobs=jobs, progress=progress)
+        result = extract_to_parquet(load_manifest(source), path, sets=sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)
     write_skipped(result.skipped, output)
     return path

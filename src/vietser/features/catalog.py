@@ -3,7 +3,10 @@
 ``describe("egemaps.F0semitoneFrom27.5Hz_sma3nz_amean")`` reads the openSMILE
 name grammar (low-level descriptor, smoothing, functional) instead of
 listing 88 entries by hand; ``prosody.*`` columns have their own entries and
-every ``z.<column>`` is its speaker-normalised counterpart in SD units.
+every ``z.<column>`` is its speaker-normalised counterpart in SD units. The
+wide openSMILE sets (``emobase.*``, ``compare.*``) are model inputs only: they
+get a generic entry named after the openSMILE feature, and evidence and rules
+never read them (:data:`EVIDENCE_SETS`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ import pandas as pd
 
 from vietser.errors import ConfigError
 
-FeatureSetName = Literal["egemaps", "prosody"]
-FEATURE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody")
+FeatureSetName = Literal["egemaps", "prosody", "emobase", "compare"]
+FEATURE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody", "emobase", "compare")
+# Extracted when no sets are named: what the default acoustic model reads.
+DEFAULT_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody", "emobase")
+# Sets with human names and units: the only ones evidence cues and rules are written in.
+EVIDENCE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody")
 Z_PREFIX = "z."
 Group = Literal["pitch", "loudness", "rate", "voice quality", "spectral", "formant"]
 
@@ -47,7 +54,7 @@ class _Term:
 
 
 def describe(column: str) -> FeatureInfo:
-    """Describe a ``egemaps.*``, ``prosody.*`` or ``z.*`` column.
+    """Describe a feature column (``egemaps.*``, ``prosody.*``, ``emobase.*``, ``compare.*`` or ``z.*``).
 
     Raises:
         KeyError: the column is not a vietser feature column.
@@ -91,7 +98,34 @@ def _describe(column: str) -> FeatureInfo:
         return FeatureInfo(column, term.name, term.name_vi, term.unit, term.text, term.text_vi, term.group)
     if set_name == "egemaps":
         return _describe_egemaps(column, feature)
-    raise KeyError(f"unknown feature column {column!r}; expected egemaps.*, prosody.* or z.<one of those>")
+    if set_name in FEATURE_SETS and set_name not in EVIDENCE_SETS and feature:
+        return _describe_wide(column, set_name, feature)
+    raise KeyError(
+        f"unknown feature column {column!r}; expected one of {', '.join(f'{name}.*' for name in FEATURE_SETS)} "
+        "or z.<one of those>"
+    )
+
+
+_WIDE_GROUPS: tuple[tuple[tuple[str, ...], Group], ...] = (
+    (("f0", "voicing", "voiceprob"), "pitch"),
+    (("jitter", "shimmer", "hnr"), "voice quality"),
+    (("intensity", "loudness", "energy", "rms"), "loudness"),
+)
+
+
+def _describe_wide(column: str, set_name: str, feature: str) -> FeatureInfo:
+    """A generic entry for a feature of a wide openSMILE set: its openSMILE name, grouped by descriptor."""
+    lowered = feature.lower()
+    group: Group = next((g for keys, g in _WIDE_GROUPS if any(key in lowered for key in keys)), "spectral")
+    return FeatureInfo(
+        column=column,
+        name=feature,
+        name_vi=feature,
+        unit="",
+        description=f"openSMILE {set_name} functional {feature} (acoustic model input, not used as evidence).",
+        description_vi=f"Đặc trưng {feature} của bộ openSMILE {set_name} (đầu vào mô hình âm học, không dùng làm bằng chứng).",
+        group=group,
+    )
 
 
 def _capitalised(text: str) -> str:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from vietser.data.audio import SAMPLE_RATE
 from vietser.errors import ConfigError
 from vietser.features.cache import FEATURE_VERSION, FeatureCache, default_cache_dir
-from vietser.features.catalog import FEATURE_SETS, FeatureSetName
+from vietser.features.catalog import DEFAULT_SETS, FEATURE_SETS, FeatureSetName
 from vietser.features.normalize import CorpusStats, normalize_by_speaker
 from vietser.features.raw import (
     Backend,
@@ -83,7 +83,7 @@ class ExtractionResult:
 def extract_features(
     manifest: pd.DataFrame,
     *,
-    sets: tuple[FeatureSetName, ...] = FEATURE_SETS,
+    sets: tuple[FeatureSetName, ...] = DEFAULT_SETS,
     jobs: int = 1,
     backend: Backend = "loky",
     scheduler: str | None = None,

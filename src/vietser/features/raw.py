@@ -21,18 +21,14 @@ from vietser.data.audio import Audio, file_sha256, load_audio
 from vietser.errors import AudioError, ConfigError, FeatureError, ManifestError
 from vietser.features.cache import CachedFeatures, FeatureCache
 from vietser.features.catalog import FEATURE_SETS, Z_PREFIX
-from vietser.features.egemaps import egemaps_columns, extract_egemaps
 from vietser.features.prosody import COLUMNS as PROSODY_COLUMNS
 from vietser.features.prosody import extract_prosody
+from vietser.features.smile import OPENSMILE_SETS, extract_smile, smile_columns
 
 Backend = Literal["loky", "dask"]
 Progress = Callable[[int, int], None]
 
 ADDED_COLUMNS = ("audio_sha256", "duration_s")
-_EXTRACTORS: dict[str, Callable[[Audio], dict[str, float]]] = {
-    "egemaps": extract_egemaps,
-    "prosody": extract_prosody,
-}
 _DASK_MISSING = "the dask backend needs dask.distributed: pip install 'vietser[dask]'"
 
 
@@ -78,7 +74,12 @@ class _Clip:
 
 def feature_set_columns(feature_set: str) -> tuple[str, ...]:
     """The raw columns one feature set produces, in table order."""
-    return egemaps_columns() if feature_set == "egemaps" else PROSODY_COLUMNS
+    return smile_columns(feature_set) if feature_set in OPENSMILE_SETS else PROSODY_COLUMNS
+
+
+def extract_set(feature_set: str, audio: Audio) -> dict[str, float]:
+    """The raw values of one feature set for one clip."""
+    return extract_smile(feature_set, audio) if feature_set in OPENSMILE_SETS else extract_prosody(audio)
 
 
 def feature_columns(sets: tuple[str, ...]) -> list[str]:
@@ -233,7 +234,7 @@ def _compute(job: _Job, sample_rate: int) -> _Outcome:
     """Load one clip and compute the missing feature sets (runs in a worker)."""
     try:
         audio = load_audio(job.path, sample_rate=sample_rate)
-        values = {name: _EXTRACTORS[name](audio) for name in job.sets}
+        values = {name: extract_set(name, audio) for name in job.sets}
     except (AudioError, FeatureError) as exc:
         return _Outcome(job.position, error=_reason(exc))
     return _Outcome(job.position, duration_s=audio.duration_s, values=values)

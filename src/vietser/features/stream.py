@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from vietser.data.audio import SAMPLE_RATE
 from vietser.errors import ConfigError
 from vietser.features.cache import FEATURE_VERSION, FeatureCache, default_cache_dir
-from vietser.features.catalog import FEATURE_SETS, Z_PREFIX, FeatureSetName
+from vietser.features.catalog import DEFAULT_SETS, Z_PREFIX, FeatureSetName
 from vietser.features.extract import features_metadata
 from vietser.features.normalize import CorpusStats
 from vietser.features.raw import (
@@ -113,7 +113,7 @@ def extract_to_parquet(
     output: str | Path,
     *,
     chunk_size: int = 500,
-    sets: tuple[FeatureSetName, ...] = FEATURE_SETS,
+    sets: tuple[FeatureSetName, ...] = DEFAULT_SETS,
     jobs: int = 1,
     backend: Backend = "loky",
     scheduler: str | None = None,

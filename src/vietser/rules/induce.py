@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from vietser.errors import ConfigError, ManifestError
-from vietser.features.catalog import Z_PREFIX
+from vietser.features.catalog import EVIDENCE_SETS, Z_PREFIX
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 from vietser.rules.agreement import (
     DisagreementCue,
@@ -76,10 +76,13 @@ class InductionResult:
 
 
 def feature_specs(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[FeatureSpec]:
-    """Columns to learn from: every ``z.`` column by default. A named raw column uses its
-    ``z.`` twin when the frame has one (a speaker-relative rule), else its raw value."""
+    """Columns to learn from: by default every ``z.`` column of the interpretable sets
+    (:data:`~vietser.features.catalog.EVIDENCE_SETS`), the ones a rule can be written in.
+    A named raw column uses its ``z.`` twin when the frame has one (a speaker-relative
+    rule), else its raw value."""
     if columns is None:
-        columns = [c for c in frame.columns if str(c).startswith(Z_PREFIX)]
+        evidence = tuple(f"{Z_PREFIX}{name}." for name in EVIDENCE_SETS)
+        columns = [c for c in frame.columns if str(c).startswith(evidence)]
     specs = []
     for column in columns:
         if column.startswith(Z_PREFIX):

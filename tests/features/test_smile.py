@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import make_voice_like
 from vietser.data.audio import SAMPLE_RATE, Audio
-from vietser.features.egemaps import egemaps_columns, extract_egemaps
+from vietser.features.smile import extract_smile, smile_columns
 
 F0_MEAN = "egemaps.F0semitoneFrom27.5Hz_sma3nz_amean"
 LOUDNESS_MEAN = "egemaps.loudness_sma3_amean"
@@ -18,19 +18,27 @@ def _audio(samples: np.ndarray) -> Audio:
 
 
 def test_returns_the_88_functionals_in_opensmile_order() -> None:
-    values = extract_egemaps(_audio(make_voice_like()))
+    values = extract_smile("egemaps", _audio(make_voice_like()))
     assert len(values) == 88
-    assert tuple(values) == egemaps_columns()
+    assert tuple(values) == smile_columns("egemaps")
     assert all(column.startswith("egemaps.") for column in values)
     assert all(math.isfinite(value) for value in values.values())
 
 
 def test_f0_semitone_mean_of_a_200_hz_voice() -> None:
-    values = extract_egemaps(_audio(make_voice_like(f0=200.0)))
+    values = extract_smile("egemaps", _audio(make_voice_like(f0=200.0)))
     assert values[F0_MEAN] == pytest.approx(12 * math.log2(200.0 / 27.5), abs=0.5)
 
 
 def test_louder_copy_has_higher_loudness() -> None:
-    quiet = extract_egemaps(_audio(make_voice_like(amplitude=0.1)))
-    loud = extract_egemaps(_audio(make_voice_like(amplitude=0.4)))
+    quiet = extract_smile("egemaps", _audio(make_voice_like(amplitude=0.1)))
+    loud = extract_smile("egemaps", _audio(make_voice_like(amplitude=0.4)))
     assert loud[LOUDNESS_MEAN] > 1.5 * quiet[LOUDNESS_MEAN]
+
+
+def test_emobase_gives_its_988_functionals_under_its_own_prefix() -> None:
+    values = extract_smile("emobase", _audio(make_voice_like()))
+    assert len(values) == 988
+    assert tuple(values) == smile_columns("emobase")
+    assert all(column.startswith("emobase.") for column in values)
+    assert all(math.isfinite(value) for value in values.values())

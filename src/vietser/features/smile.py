@@ -1,0 +1,54 @@
+"""openSMILE functionals: eGeMAPS v02 (88 values per clip), emobase (988) and ComParE 2016 (6373).
+
+eGeMAPS is the interpretable minimal set that evidence and rules read;
+emobase and ComParE are wide brute-force sets (MFCC, LSP, zero-crossing,
+auditory-spectrum functionals) that a second acoustic model reads, see
+:class:`vietser.acoustic.config.AcousticConfig.late_fusion`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import opensmile
+from opensmile.core.lib import OpenSmileException
+
+from vietser.data.audio import Audio
+from vietser.errors import FeatureError
+
+OPENSMILE_SETS: dict[str, opensmile.FeatureSet] = {
+    "egemaps": opensmile.FeatureSet.eGeMAPSv02,
+    "emobase": opensmile.FeatureSet.emobase,
+    "compare": opensmile.FeatureSet.ComParE_2016,
+}
+
+
+@cache
+def _smile(name: str) -> opensmile.Smile:
+    # Building the openSMILE configuration costs more than analysing a short
+    # clip, so each process builds it once per feature set.
+    return opensmile.Smile(feature_set=OPENSMILE_SETS[name], feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def smile_columns(name: str) -> tuple[str, ...]:
+    """The ``<name>.<openSMILE name>`` columns of one openSMILE set, in openSMILE's order."""
+    return tuple(f"{name}.{feature}" for feature in _smile(name).feature_names)
+
+
+def extract_smile(name: str, audio: Audio) -> dict[str, float]:
+    """Compute the functionals of openSMILE set ``name`` for one clip, keyed ``<name>.<openSMILE name>``.
+
+    Raises:
+        FeatureError: openSMILE failed or returned non-finite values.
+    """
+    smile = _smile(name)
+    try:
+        frame = smile.process_signal(audio.samples, audio.sample_rate)
+    except (OpenSmileException, RuntimeError, ValueError) as exc:
+        raise FeatureError(audio.path, f"openSMILE failed: {exc}") from exc
+    values = frame.to_numpy(dtype=np.float64)[0]
+    if not np.all(np.isfinite(values)):
+        bad = [feature for feature, value in zip(frame.columns, values) if not np.isfinite(value)]
+        raise FeatureError(audio.path, f"openSMILE returned undefined values for {', '.join(bad[:10])}")
+    return {f"{name}.{feature}": float(value) for feature, value in zip(frame.columns, values)}
