@@ -4,7 +4,9 @@ Usage::
 
     python -m benchmarks.acoustic [--features F.parquet ...] [--data ../shared/data/ravdess3] [--jobs 2]
 
-For every model kind × feature set × normalisation, clips are split into
+For every model kind × views × normalisation (each feature set alone, and
+eGeMAPS + prosody fused late with emobase and/or ComParE when the table has
+them), clips are split into
 ``--outer-folds`` folds by speaker (GroupKFold: no speaker is in two folds).
 In each outer fold :func:`vietser.acoustic.train_acoustic` sees only the
 training speakers: it chooses hyperparameters with its own speaker-grouped
@@ -32,23 +34,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
-import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn
 from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
+from benchmarks.common import RAVDESS, corpus_features, machine
 from vietser.acoustic import (
     AcousticConfig,
     FeatureSet,
@@ -63,9 +61,8 @@ from vietser.errors import ModelError
 from vietser.labels import CLASSES
 from vietser.routing import confidence_scores, selective_accuracy
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "ravdess3"
-BASELINE = (ModelKind.SVM_LINEAR, FeatureSet.EGEMAPS, Normalisation.CORPUS)
+BASELINE = (ModelKind.SVM_LINEAR, (FeatureSet.EGEMAPS,), Normalisation.CORPUS)
+FUSIONS = ((FeatureSet.EMOBASE,), (FeatureSet.COMPARE,), (FeatureSet.EMOBASE, FeatureSet.COMPARE))
 COVERAGE = 0.75
 
 
@@ -73,7 +70,7 @@ COVERAGE = 0.75
 class Row:
     corpus: str
     kind: ModelKind
-    feature_set: FeatureSet
+    views: tuple[FeatureSet, ...]
     normalisation: Normalisation
     macro_f1: float
     accuracy: float
@@ -84,32 +81,19 @@ class Row:
 
     @property
     def is_baseline(self) -> bool:
-        return (self.kind, self.feature_set, self.normalisation) == BASELINE
+        return (self.kind, self.views, self.normalisation) == BASELINE
+
+    @property
+    def views_name(self) -> str:
+        return " + ".join(view.value for view in self.views)
 
     def markdown(self) -> str:
         name = f"**{self.kind.value}** (classic openSMILE baseline)" if self.is_baseline else self.kind.value
         return (
-            f"| {self.corpus} | {name} | {self.feature_set.value} | {self.normalisation.value} | "
+            f"| {self.corpus} | {name} | {self.views_name} | {self.normalisation.value} | "
             f"{self.macro_f1:.3f} | {self.accuracy:.3f} | {self.ua:.3f} | {self.ece:.3f} | "
             f"{self.accuracy_at_coverage:.3f} | {self.cpu_seconds:.1f} |"
         )
-
-
-def corpus_features(data_dir: Path, jobs: int) -> pd.DataFrame:
-    """Features of a manifest folder (path,label,speaker relative to it), extracted or from the cache."""
-    from vietser.features.extract import extract_features
-
-    manifest = pd.read_csv(data_dir / "manifest.csv")
-    manifest = manifest.assign(
-        clip_id=manifest["path"],
-        path=[str((data_dir / p).resolve()) for p in manifest["path"]],
-        speaker=manifest["speaker"].astype(str),
-        split="train",
-    )
-    result = extract_features(manifest, jobs=jobs)
-    if result.skipped:
-        print(f"{data_dir}: {len(result.skipped)} clips skipped", file=sys.stderr)
-    return result.frame
 
 
 def nested_predictions(frame: pd.DataFrame, config: AcousticConfig, outer_folds: int) -> np.ndarray:
@@ -134,7 +118,7 @@ def evaluate(corpus: str, frame: pd.DataFrame, config: AcousticConfig, outer_fol
     return Row(
         corpus=corpus,
         kind=config.model,
-        feature_set=config.feature_set,
+        views=config.views,
         normalisation=config.normalisation,
         macro_f1=f1_score(truth, predicted, average="macro", labels=list(CLASSES)),
         accuracy=accuracy_score(truth, predicted),
@@ -146,17 +130,22 @@ def evaluate(corpus: str, frame: pd.DataFrame, config: AcousticConfig, outer_fol
 
 
 def configs(frame: pd.DataFrame, kinds: list[ModelKind], inner_folds: int, seed: int) -> list[AcousticConfig]:
-    """Every model × feature set × normalisation whose columns the table has."""
+    """Every model × views × normalisation whose columns the table has: each feature set
+    alone, and eGeMAPS + prosody fused with the wide sets."""
+    views = [(feature_set,) for feature_set in FeatureSet]
+    views += [(FeatureSet.BOTH, *fusion) for fusion in FUSIONS]
     out = []
-    for kind, feature_set, normalisation in itertools.product(kinds, FeatureSet, Normalisation):
+    for kind, (first, *fused), normalisation in itertools.product(kinds, views, Normalisation):
         try:
-            feature_columns(frame.columns, feature_set, normalisation)
+            for feature_set in (first, *fused):
+                feature_columns(frame.columns, feature_set, normalisation)
         except ModelError:
             continue
         out.append(
             AcousticConfig(
                 model=kind,
-                feature_set=feature_set,
+                feature_set=first,
+                late_fusion=tuple(fused),
                 normalisation=normalisation,
                 cv_folds=inner_folds,
                 seed=seed,
@@ -166,21 +155,13 @@ def configs(frame: pd.DataFrame, kinds: list[ModelKind], inner_folds: int, seed:
     return out
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{date.today().isoformat()}, {platform.system()} {cpu}, {os.cpu_count()} CPUs visible, "
-        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}"
-    )
-
-
 def summary(rows: list[Row]) -> str:
     lines = []
     for corpus in dict.fromkeys(row.corpus for row in rows):
         mine = [row for row in rows if row.corpus == corpus]
         best = max(mine, key=lambda row: row.macro_f1)
         baseline = next((row for row in mine if row.is_baseline), None)
-        line = f"- {corpus}: best {best.kind.value} / {best.feature_set.value} / {best.normalisation.value}, "
+        line = f"- {corpus}: best {best.kind.value} / {best.views_name} / {best.normalisation.value}, "
         line += f"macro-F1 {best.macro_f1:.3f}"
         if baseline is not None:
             line += f"; baseline {baseline.macro_f1:.3f}; difference {best.macro_f1 - baseline.macro_f1:+.3f}"
@@ -191,7 +172,7 @@ def summary(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, action="append", default=[], help="features table (parquet)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="manifest folder; skipped when absent")
+    parser.add_argument("--data", type=Path, default=RAVDESS, help="manifest folder; skipped when absent")
     parser.add_argument("--jobs", type=int, default=2, help="processes (configurations run in parallel)")
     parser.add_argument("--outer-folds", type=int, default=6)
     parser.add_argument("--inner-folds", type=int, default=3)

@@ -1,4 +1,4 @@
-"""Benchmark feature extraction: speed of eGeMAPS, prosody, both, and a cached rerun.
+"""Benchmark feature extraction: speed of each default set (eGeMAPS, prosody, emobase), all of them, and a cached rerun.
 
 Usage::
 
@@ -40,11 +40,12 @@ import soundfile as sf
 
 from benchmarks.common import cpu_model
 from vietser.errors import VietserError
+from vietser.features.catalog import DEFAULT_SETS
 from vietser.features.extract import extract_features
 
 SAMPLE_RATE = 16_000
 N_TONES = 36
-STAGES = ("both", "both, cached rerun")
+STAGES = ("all default sets", "all default sets, cached rerun")
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,11 @@ def demo_manifest(demo_dir: Path | None, scratch: Path) -> tuple[str, pd.DataFra
 
 def measure(corpus: str, manifest: pd.DataFrame, scratch: Path) -> list[Row]:
     extract_features(manifest.iloc[:1], cache_dir=scratch / f"{corpus}-warmup")
-    both = ("egemaps", "prosody")
+    alone = [timed(corpus, name, manifest, (name,), scratch / f"{corpus}-{name}") for name in DEFAULT_SETS]
     return [
-        timed(corpus, "eGeMAPS", manifest, ("egemaps",), scratch / f"{corpus}-egemaps"),
-        timed(corpus, "prosody", manifest, ("prosody",), scratch / f"{corpus}-prosody"),
-        timed(corpus, STAGES[0], manifest, both, scratch / f"{corpus}-both"),
-        timed(corpus, STAGES[1], manifest, both, scratch / f"{corpus}-both"),
+        *alone,
+        timed(corpus, STAGES[0], manifest, DEFAULT_SETS, scratch / f"{corpus}-all"),
+        timed(corpus, STAGES[1], manifest, DEFAULT_SETS, scratch / f"{corpus}-all"),
     ]
 
 
