@@ -16,7 +16,6 @@ from vietser.data.audio import load_audio
 from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.experiment import make_reasoner, split_view
-from vietser.features.catalog import FEATURE_SETS
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.features.normalize import CorpusStats
 from vietser.llm.client import LLMConfig
@@ -71,10 +70,6 @@ class Predictor:
         if self.model.corpus_stats_ is None:
             raise ConfigError(f"the model in {run_dir} has no corpus statistics; retrain it with `vietser train`")
         self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats_)
-        # The sets the model was trained with (its corpus statistics cover exactly those).
-        self.feature_sets = tuple(
-            name for name in FEATURE_SETS if any(column.startswith(f"{name}.") for column in self.corpus_stats.mean)
-        )
         self.profiles = rundir.read_profiles(rundir.final_model_dir(run_dir))
         self.router = load_router(run_dir)
         self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE), llm)
@@ -96,7 +91,7 @@ class Predictor:
         )
         extracted = extract_features(
             manifest,
-            sets=self.feature_sets,
+            sets=self.config.feature_sets,
             jobs=jobs,
             progress=progress,
             min_clips_per_speaker=self.config.min_clips_per_speaker,
