@@ -6,6 +6,7 @@ is fitted on train, thresholds are chosen on dev.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,13 @@ def check_splits(features: pd.DataFrame) -> None:
 
 
 def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> TrainedModel:
-    """Fit the acoustic model on the train split and lay out the run directory."""
+    """Fit the acoustic model on the train split (and, with ``refit_on_dev``, its train + dev refit
+    for test and predict) and lay out the run directory."""
     check_splits(features)
     model, _ = fit_acoustic_stage(features, config.acoustic, run_dir)
+    shutil.rmtree(run_dir / rundir.FINAL_MODEL_DIR, ignore_errors=True)  # never a refit of an earlier training
+    if config.refit_on_dev:
+        refit_on_train_and_dev(features, config, run_dir)
     train = features[features["split"] == "train"]
     write_features(features, run_dir / rundir.FEATURES_FILE)
     rundir.write_run_manifest(features, run_dir)
@@ -233,8 +238,9 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
     rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
     reasoner = make_reasoner(config, rulebook, llm)
     dev = split_view(model, profiles, features[features["split"] == "dev"], config)
+    final_dir = rundir.final_model_dir(run_dir)
     final_model, final_profiles = (
-        refit_on_train_and_dev(features, config, run_dir) if config.refit_on_dev else (model, profiles)
+        (load_model(final_dir), rundir.read_profiles(final_dir)) if final_dir != run_dir else (model, profiles)
     )
     test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
 

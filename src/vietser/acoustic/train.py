@@ -113,6 +113,11 @@ def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed:
     return folds
 
 
+def fold_speakers(speakers: np.ndarray, splits: Splits) -> list[list[str]]:
+    """The held-out speakers of each fold."""
+    return [sorted(set(speakers[test].tolist())) for _, test in splits]
+
+
 def search_hyperparameters(
     pipeline: Pipeline, grid: dict[str, list[Any]], X: np.ndarray, y: np.ndarray, speakers: np.ndarray, splits: Splits
 ) -> CVResult:
@@ -127,7 +132,7 @@ def search_hyperparameters(
     best = candidates[int(search.best_index_)]
     return CVResult(
         n_splits=len(splits),
-        fold_speakers=[sorted(set(speakers[test].tolist())) for _, test in splits],
+        fold_speakers=fold_speakers(speakers, splits),
         best_params=best.params,
         macro_f1_mean=best.macro_f1_mean,
         macro_f1_std=best.macro_f1_std,
@@ -160,7 +165,7 @@ def tune(
     scores = cross_val_score(fused, X, y, cv=splits, scoring="f1_macro", n_jobs=1, error_score="raise")
     cv = CVResult(
         n_splits=len(splits),
-        fold_speakers=[sorted(set(speakers[test].tolist())) for _, test in splits],
+        fold_speakers=fold_speakers(speakers, splits),
         best_params={f"{name}__{key}": value for name, result in results.items() for key, value in result.best_params.items()},
         macro_f1_mean=float(scores.mean()),
         macro_f1_std=float(scores.std()),
