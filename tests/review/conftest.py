@@ -24,6 +24,8 @@ from vietser.labels import CLASSES
 from vietser.review import create_app
 
 TOKEN = "test-token-0123456789abcdef"
+# The app answers only its own host names; TestClient's default "testserver" is not one.
+LOOPBACK_URL = "http://127.0.0.1:8765"
 
 
 def cue(feature: str, name: str, z: float, supports: str) -> Cue:
@@ -135,7 +137,7 @@ def measure_predictor(path: Path) -> Decision:
 
 @pytest.fixture
 def client(review_run: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(review_run, predictor=measure_predictor)) as test_client:
+    with TestClient(create_app(review_run, predictor=measure_predictor), base_url=LOOPBACK_URL) as test_client:
         yield test_client
 
 

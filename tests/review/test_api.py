@@ -12,7 +12,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_voice_like
-from tests.review.conftest import measure_predictor
+from tests.review.conftest import LOOPBACK_URL, measure_predictor
 from vietser.review import create_app
 from vietser.rules.rulebook import Rule
 
@@ -91,21 +91,24 @@ def test_predict_refuses_a_too_short_clip_with_422(client: TestClient) -> None:
 
 
 def test_predict_refuses_audio_longer_than_the_limit_with_422(review_run: Path) -> None:
-    client = TestClient(create_app(review_run, predictor=measure_predictor, max_duration_s=1.0))
+    app = create_app(review_run, predictor=measure_predictor, max_duration_s=1.0)
+    client = TestClient(app, base_url=LOOPBACK_URL)
     response = upload(client, "long.flac", encoded(make_voice_like(duration_s=2.0), "FLAC"))
     assert response.status_code == 422
     assert "audio is 2.0 s long; the limit is 1 s" in response.json()["detail"]
 
 
 def test_predict_refuses_a_file_over_the_size_limit_with_413(review_run: Path) -> None:
-    client = TestClient(create_app(review_run, predictor=measure_predictor, max_upload_bytes=20_000))
+    app = create_app(review_run, predictor=measure_predictor, max_upload_bytes=20_000)
+    client = TestClient(app, base_url=LOOPBACK_URL)
     response = upload(client, "big.wav", encoded(make_voice_like(duration_s=1.0)))
     assert response.status_code == 413
     assert "larger than the upload limit" in response.json()["detail"]
 
 
 def test_a_body_announced_far_over_the_limit_is_refused_before_reading(review_run: Path) -> None:
-    client = TestClient(create_app(review_run, predictor=measure_predictor, max_upload_bytes=1_000))
+    app = create_app(review_run, predictor=measure_predictor, max_upload_bytes=1_000)
+    client = TestClient(app, base_url=LOOPBACK_URL)
     response = upload(client, "huge.wav", encoded(make_voice_like(duration_s=5.0)))
     assert response.status_code == 413
     assert "exceeds the upload limit of 1,000 bytes" in response.json()["detail"]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.review.conftest import TOKEN, LiveServer, measure_predictor
+from tests.review.conftest import LOOPBACK_URL, TOKEN, LiveServer, measure_predictor
 from vietser.errors import ConfigError
 from vietser.review import create_app, review_url, serve_review
 from vietser.review.app import is_loopback
@@ -19,7 +19,7 @@ REVIEW = {"clip_id": "clips/a.wav", "label": "calm", "reviewer": "bob"}
 
 @pytest.fixture
 def guarded(review_run: Path) -> TestClient:
-    return TestClient(create_app(review_run, predictor=measure_predictor, reviewer_token=TOKEN))
+    return TestClient(create_app(review_run, predictor=measure_predictor, reviewer_token=TOKEN), base_url=LOOPBACK_URL)
 
 
 def logged_in(client: TestClient) -> str:
@@ -138,7 +138,7 @@ def test_cross_origin_post_is_403_even_with_a_valid_csrf_token(guarded: TestClie
 
 
 def test_browser_post_to_a_tokenless_server_needs_the_csrf_token(client: TestClient) -> None:
-    response = client.post("/api/reviews", json=REVIEW, headers={"Origin": "http://testserver"})
+    response = client.post("/api/reviews", json=REVIEW, headers={"Origin": LOOPBACK_URL})
     assert response.status_code == 403
 
 

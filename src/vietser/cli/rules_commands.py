@@ -66,16 +66,32 @@ def induce(
 
 def review(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory with decisions.jsonl.")],
-    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs --token.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback needs --token; 0.0.0.0 and :: --allowed-host.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
     token: Annotated[Optional[str], typer.Option(envvar="VIETSER_REVIEW_TOKEN", help="Reviewer token (≥16 chars).")] = None,
+    allowed_host: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            metavar="NAME",
+            help="A further host name clients use (repeatable), e.g. the reverse proxy's; requests under any "
+            "name but loopback, --host and these get 400 (against DNS rebinding).",
+        ),
+    ] = None,
+    allow_any_host: Annotated[
+        bool,
+        typer.Option("--allow-any-host", help="Accept every Host header; only behind a proxy that checks it."),
+    ] = False,
 ) -> None:
     """Start the human review app for a run and print its URL."""
     from vietser.review import review_url, serve_review
 
     with user_errors():
         console.print(f"review app: {review_url(host, port, token)}  (Ctrl+C to stop)")
-        serve_review(run_dir, host=host, port=port, token=token)
+        serve_review(
+            run_dir, host=host, port=port, token=token, extra_hosts=allowed_host or (), allow_any_host=allow_any_host
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from urllib.parse import urlencode
 from importlib.resources import files
 from pathlib import Path
@@ -17,7 +18,7 @@ from vietser.review import api, pages
 from vietser.review.context import LazyPredictor, Predictor, ReviewContext, ReviewSettings
 from vietser.review.queue import DEFAULT_LOW_CONFIDENCE
 from vietser.review.rundir import RULEBOOK_FILE, load_run, read_rulebook
-from vietser.review.security import SecurityMiddleware
+from vietser.review.security import LOOPBACK_HOSTS, HostGuard, SecurityMiddleware, host_names
 from vietser.review.store import STORE_FILE, ReviewStore
 
 DEFAULT_HOST = "127.0.0.1"
@@ -25,6 +26,7 @@ DEFAULT_PORT = 8765
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_DURATION_S = 60.0
 MIN_TOKEN_LENGTH = 16
+ANY_HOST = "*"
 
 
 def create_app(
@@ -35,6 +37,7 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     max_duration_s: float = MAX_DURATION_S,
     low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
 ) -> FastAPI:
     """The review app and API over ``run_dir``; reviews go to ``run_dir/reviews.sqlite``.
 
@@ -45,10 +48,14 @@ def create_app(
             cookie set by ``/login?token=...``).
         low_confidence: clips decided below this confidence join the review queue
             (delegated clips always do).
+        allowed_hosts: the host names (any port) requests may carry in ``Host``,
+            and state-changing ones in ``Origin``; others get 400 / 403, which
+            stops DNS rebinding. ``["*"]`` accepts any host.
 
     Raises:
         ConfigError: no decisions.jsonl in ``run_dir``, a store that cannot be
-            written, or a token shorter than 16 characters.
+            written, a token shorter than 16 characters, or an allowed host
+            that is not a host name.
     """
     if reviewer_token is not None and len(reviewer_token) < MIN_TOKEN_LENGTH:
         raise ConfigError(
@@ -70,6 +77,8 @@ def create_app(
     )
     app.state.review = context
     app.add_middleware(SecurityMiddleware, token=reviewer_token, max_upload_bytes=max_upload_bytes)
+    if ANY_HOST not in allowed_hosts:
+        app.add_middleware(HostGuard, allowed_hosts=host_names(allowed_hosts))
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(files("vietser.review") / "static")), name="static")
@@ -86,6 +95,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_every_interface(host: str) -> bool:
+    """True for the wildcard addresses 0.0.0.0 and ::, which listen on every interface."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def served_hosts(host: str, extra_hosts: Sequence[str] = (), allow_any_host: bool = False) -> tuple[str, ...]:
+    """The host names a server bound to ``host`` answers: loopback names, ``host`` and ``extra_hosts``.
+
+    Raises:
+        ConfigError: ``host`` listens on every interface, where the names clients
+            use are unknown, and neither ``extra_hosts`` nor ``allow_any_host`` names them.
+    """
+    if allow_any_host:
+        return (ANY_HOST,)
+    if is_every_interface(host) and not extra_hosts:
+        raise ConfigError(
+            f"binding to {host} listens on every interface, so the review app cannot tell its own host names "
+            "from a DNS-rebinding attacker's: name the ones clients use with --allowed-host (repeatable, "
+            "e.g. --allowed-host review.example.org --allowed-host 192.168.1.4), or pass --allow-any-host "
+            "to accept every Host header (only where a reverse proxy in front checks it)."
+        )
+    return (*LOOPBACK_HOSTS, host, *extra_hosts)
+
+
 def review_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> str:
     """The address to open in a browser: the login link (which sets the session cookie) when there is a token."""
     shown = f"[{host}]" if ":" in host else host
@@ -94,12 +130,20 @@ def review_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | 
 
 
 def serve_review(
-    run_dir: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None
+    run_dir: str | Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    extra_hosts: Sequence[str] = (),
+    allow_any_host: bool = False,
 ) -> None:
     """Serve the review app with uvicorn until interrupted.
 
+    It answers only the host names of :func:`served_hosts`.
+
     Raises:
         ConfigError: ``host`` is reachable from other machines and no token is
+            given, ``host`` listens on every interface and no host names are
             given, or the run directory cannot be reviewed.
     """
     if token is None and not is_loopback(host):
@@ -107,4 +151,5 @@ def serve_review(
             f"binding to {host} exposes the review app to the network; pass a reviewer token "
             f"(at least {MIN_TOKEN_LENGTH} characters) or bind to {DEFAULT_HOST}."
         )
-    uvicorn.run(create_app(run_dir, reviewer_token=token), host=host, port=port, log_level="warning")
+    app = create_app(run_dir, reviewer_token=token, allowed_hosts=served_hosts(host, extra_hosts, allow_any_host))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,5 +1,11 @@
-"""Access control of the review app: reviewer token, CSRF, request size limits, headers.
+"""Access control of the review app: host names, reviewer token, CSRF, request size limits, headers.
 
+* Host names (against DNS rebinding): a page on an attacker's domain that
+  re-resolves to 127.0.0.1 talks to the loopback server under the attacker's
+  name. The app therefore answers only requests whose ``Host`` is one of its
+  own names (400 otherwise) and refuses state-changing requests whose
+  ``Origin`` names another host (403). Ports are not compared: a rebinding
+  page can use any port but none of the app's names, and proxies change ports.
 * Token: when the app has a reviewer token, every request except /health,
   /login and /static needs ``Authorization: Bearer <token>`` or the session
   cookie that ``/login?token=<token>`` sets.
@@ -14,15 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Awaitable, Callable
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from vietser.errors import ConfigError
 from vietser.review.context import ReviewContext, get_context
 from vietser.review.uploads import format_size
 
@@ -36,6 +46,49 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 MAX_FORM_BYTES = 256 * 1024
 _CSRF_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{32,128}$")
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_AUTHORITY = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::[0-9]{1,5})?")
+
+
+def host_name(authority: str) -> str | None:
+    """The host of a ``Host`` header or URL authority (``name[:port]``, ``[v6][:port]``).
+
+    Lower-case, without port or IPv6 brackets, IPv6 in compressed form; None
+    when ``authority`` is not of that shape (user info, paths, bad addresses).
+    """
+    match = _AUTHORITY.fullmatch(authority)
+    if match is None:
+        return None
+    if match["ipv6"] is None:
+        return match["name"].lower()
+    try:
+        return str(ipaddress.IPv6Address(match["ipv6"]))
+    except ValueError:
+        return None
+
+
+def origin_host(origin: str) -> str | None:
+    """The host of an ``Origin`` header (``http[s]://authority``); None for ``null`` and anything else."""
+    scheme, separator, authority = origin.partition("://")
+    return host_name(authority) if separator and scheme.lower() in ("http", "https") else None
+
+
+def host_names(names: Iterable[str]) -> frozenset[str]:
+    """The names in the form :class:`HostGuard` compares them; bare IPv6 addresses may omit the brackets.
+
+    Raises:
+        ConfigError: a name that is not a host name or IP address.
+    """
+    normalized = set()
+    for name in names:
+        host = host_name(f"[{name}]" if name.count(":") > 1 and not name.startswith("[") else name)
+        if host is None:
+            raise ConfigError(
+                f"allowed host {name!r} is not a host name or IP address: give it without scheme or path, "
+                "e.g. review.example.org or 192.168.1.4."
+            )
+        normalized.add(host)
+    return frozenset(normalized)
 
 
 def session_value(token: str) -> str:
@@ -100,6 +153,48 @@ async def verify_csrf(request: Request, context: ReviewContext = Depends(get_con
     expected = request.cookies.get(CSRF_COOKIE)
     if not expected or not sent or not constant_time_equal(sent, expected):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and submit again")
+
+
+class HostGuard:
+    """Serve only requests addressed to the app's own host names (see the module docstring).
+
+    Starlette's ``TrustedHostMiddleware`` would do the Host part, but releases
+    that ``fastapi>=0.110`` still allows cut ``Host`` at its first colon and so
+    refuse ``[::1]:port``.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str]) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = self._problem(Headers(scope=scope), scope["method"]) if scope["type"] == "http" else None
+        if problem is None:
+            await self.app(scope, receive, send)
+        else:
+            await problem(scope, receive, send)
+
+    def _problem(self, headers: Headers, method: str) -> Response | None:
+        if host_name(headers.get("host", "")) not in self.allowed_hosts:
+            return JSONResponse(
+                {
+                    "detail": "this review app does not serve that Host: open it at the address `vietser review` "
+                    "printed, or restart it with --allowed-host NAME for a name of your own (e.g. a reverse proxy)"
+                },
+                400,
+            )
+        origin = headers.get("origin")
+        # `Origin: null` names no host; verify_csrf refuses it as cross-origin, as for any browser post.
+        foreign = origin is not None and origin != "null" and origin_host(origin) not in self.allowed_hosts
+        if method in _UNSAFE_METHODS and foreign:
+            return JSONResponse(
+                {
+                    "detail": f"cross-origin request refused: origin {origin!r} is not one of this review app's "
+                    "hosts; post from the review app's own pages"
+                },
+                403,
+            )
+        return None
 
 
 class SecurityMiddleware(BaseHTTPMiddleware):
