@@ -297,3 +297,66 @@ def test_two_speakers_give_one_train_and_one_test_speaker() -> None:
 def test_split_fractions_leaving_nothing_for_training_are_rejected() -> None:
     with pytest.raises(ConfigError, match="sum below 1"):
         assign_speaker_splits(speakers_frame(5), dev_fraction=0.5, test_fraction=0.5)
+
+
+def test_one_speaker_written_nfc_and_nfd_is_one_speaker(audio_dir: Path) -> None:
+    composed, decomposed = unicodedata.normalize("NFC", "Hùng"), unicodedata.normalize("NFD", "Hùng")
+    assert composed != decomposed
+    rows = [row("audio/c0.wav", speaker=composed), row("audio/c1.wav", speaker=decomposed)]
+    rows += [row(f"audio/c{i}.wav", speaker=f"s{i}") for i in range(2, 6)]
+    frame = load_manifest(write_csv(audio_dir / "manifest.csv", rows))
+    assert list(frame["speaker"][:2]) == [composed, composed]
+    assert frame["speaker"].nunique() == 5
+    for seed in range(5):
+        split = assign_speaker_splits(frame, seed=seed)
+        assert split.loc[0, "split"] == split.loc[1, "split"]
+
+
+def test_speaker_splits_keep_unnormalised_spellings_together() -> None:
+    frame = speakers_frame(4)
+    frame.loc[0, "speaker"] = unicodedata.normalize("NFD", "Hùng")
+    frame.loc[1, "speaker"] = unicodedata.normalize("NFC", "Hùng")
+    for seed in range(5):
+        split = assign_speaker_splits(frame, seed=seed)
+        assert split.loc[0, "split"] == split.loc[1, "split"]
+
+
+def test_a_speaker_in_two_splits_is_caught_across_unicode_forms(audio_dir: Path) -> None:
+    rows = [
+        row("audio/c0.wav", speaker=unicodedata.normalize("NFC", "Hùng"), split="train"),
+        row("audio/c1.wav", speaker=unicodedata.normalize("NFD", "Hùng"), split="test"),
+    ]
+    assert "(test, train)" in error_message(write_csv(audio_dir / "manifest.csv", rows))
+
+
+def test_paths_are_nfc_unless_only_the_written_spelling_exists(audio_dir: Path, write_tone: ToneWriter) -> None:
+    decomposed = unicodedata.normalize("NFD", "giọng.wav")
+    write_tone(f"data/audio/{decomposed}", duration_s=0.1)
+    rows = [row(f"audio/{decomposed}"), row(f"audio/{unicodedata.normalize('NFD', 'cũ.wav')}", speaker="s2")]
+    frame = load_manifest(write_csv(audio_dir / "manifest.csv", rows), check_files=False)
+    assert frame.loc[0, "path"] == str(audio_dir / "audio" / decomposed)
+    assert frame.loc[1, "path"] == str(audio_dir / "audio" / "cũ.wav")
+    assert list(frame["clip_id"]) == ["audio/giọng.wav", "audio/cũ.wav"]
+
+
+def test_a_symlink_to_a_listed_clip_with_another_label_names_both_rows(audio_dir: Path) -> None:
+    (audio_dir / "audio" / "link.wav").symlink_to(audio_dir / "audio" / "c0.wav")
+    rows = [row("audio/c0.wav", "calm"), row("audio/c1.wav"), row("audio/link.wav", "angry")]
+    message = error_message(write_csv(audio_dir / "manifest.csv", rows))
+    assert "different labels" in message
+    assert "row 1 ('audio/c0.wav', calm) and row 3 ('audio/link.wav', angry)" in message
+    assert str(audio_dir / "audio" / "c0.wav") in message and "row 2" not in message
+
+
+def test_dot_dot_paths_to_one_clip_are_duplicates(audio_dir: Path) -> None:
+    rows = [row("audio/c0.wav"), row("audio/../audio/c0.wav"), row("audio/c1.wav")]
+    message = error_message(write_csv(audio_dir / "manifest.csv", rows))
+    assert "duplicate clip(s): row 1 ('audio/c0.wav') and row 2 ('audio/../audio/c0.wav') are one file" in message
+    assert "different labels" not in message
+
+
+def test_a_symlinked_folder_with_the_same_labels_is_a_duplicate(audio_dir: Path) -> None:
+    (audio_dir / "mirror").symlink_to(audio_dir / "audio", target_is_directory=True)
+    rows = [row("audio/c0.wav", "panic"), row("mirror/c0.wav", "fear")]
+    message = error_message(write_csv(audio_dir / "manifest.csv", rows))
+    assert "duplicate clip(s): row 1 ('audio/c0.wav') and row 2 ('mirror/c0.wav')" in message

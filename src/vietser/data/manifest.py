@@ -65,6 +65,15 @@ def label_key(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).casefold().split())
 
 
+def speaker_id(value: str) -> str:
+    """A speaker id as compared everywhere: NFC, without surrounding spaces.
+
+    ``Hùng`` typed precomposed and with combining marks is one person; two
+    spellings would let them sit in train and test at once.
+    """
+    return unicodedata.normalize("NFC", value.strip())
+
+
 _DEFAULT_KEYS = {label_key(key): target for key, target in DEFAULT_LABEL_MAP.items()}
 _CLASS_NAMES = {label_key(name): name for name in CLASSES} | {
     label_key(vietnamese): name for name, vietnamese in VIETNAMESE_NAMES.items()
@@ -242,19 +251,45 @@ def _check_cells(table: pd.DataFrame) -> list[str]:
     return problems
 
 
-def _check_paths(table: pd.DataFrame, check_files: bool) -> list[str]:
+def _check_files(table: pd.DataFrame) -> list[str]:
+    missing = (table["path"] != "") & ~table["path"].map(os.path.isfile)
+    if not missing.any():
+        return []
+    return [
+        f"audio file(s) not found for {_rows_with(table, missing, 'path')}; relative paths resolve "
+        "against the manifest's folder (pass check_files=False to skip this check)."
+    ]
+
+
+def _file_identity(path: str) -> str:
+    """The file a path reaches, past symbolic links and ``..``, in NFC."""
+    return unicodedata.normalize("NFC", os.path.realpath(path))
+
+
+def _same_file_rows(rows: pd.DataFrame, file: str, with_labels: bool) -> str:
+    cells = [
+        f"row {row} ({clip!r}, {label})" if with_labels else f"row {row} ({clip!r})"
+        for row, clip, label in zip(rows["_row"], rows["clip_id"], rows["label"])
+    ]
+    return f"{' and '.join(cells)} are one file ({file})"
+
+
+def _check_duplicates(table: pd.DataFrame) -> list[str]:
+    """Rows reaching one audio file, whether spelled alike, through a symlink or with ``..``."""
+    named = table[table["path"] != ""]
+    files = named["path"].map(_file_identity)
+    repeated = files.duplicated(keep=False)
+    groups = list(named[repeated].groupby(files[repeated], sort=False))
+    same = [_same_file_rows(rows, file, False) for file, rows in groups if rows["label"].nunique() == 1]
+    conflicting = [_same_file_rows(rows, file, True) for file, rows in groups if rows["label"].nunique() > 1]
     problems = []
-    named = table["path"].str.strip() != ""
-    duplicated = named & table["path"].duplicated(keep=False)
-    if duplicated.any():
-        problems.append(f"duplicate path(s) in {_rows_with(table, duplicated, 'clip_id')}; list each clip once.")
-    if check_files:
-        missing = named & ~table["path"].map(os.path.isfile)
-        if missing.any():
-            problems.append(
-                f"audio file(s) not found for {_rows_with(table, missing, 'path')}; relative paths resolve "
-                "against the manifest's folder (pass check_files=False to skip this check)."
-            )
+    if same:
+        problems.append(f"duplicate clip(s): {_listing(same)}; list each clip once.")
+    if conflicting:
+        problems.append(
+            f"one audio file under different labels: {_listing(conflicting)}; "
+            "a recording has one label: keep the row with the right one and delete the other(s)."
+        )
     return problems
 
 
@@ -271,9 +306,25 @@ def _check_speakers(table: pd.DataFrame) -> list[str]:
     ]
 
 
+def _clip_id(raw: str) -> str:
+    return unicodedata.normalize("NFC", Path(raw.strip()).as_posix()) if raw.strip() else ""
+
+
 def _absolute(raw: str, folder: Path) -> str:
     path = Path(raw.strip()).expanduser()
-    return os.path.abspath(path if path.is_absolute() else folder / path)
+    return _nfc_path(os.path.abspath(path if path.is_absolute() else folder / path))
+
+
+def _nfc_path(path: str) -> str:
+    """``path`` in NFC, unless only its spelling as written names a file.
+
+    Most Linux file systems keep names as bytes: a file saved with combining
+    diacritics opens only by that spelling.
+    """
+    nfc = unicodedata.normalize("NFC", path)
+    if nfc != path and os.path.lexists(path) and not os.path.lexists(nfc):
+        return path
+    return nfc
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
@@ -302,9 +353,13 @@ def load_manifest(
         Columns ``clip_id, path, label, speaker, split``, then ``transcript``
         and ``annotator_*`` when present (missing vote = NA), then any other
         columns as text. ``path`` is absolute; ``clip_id`` is the path as written.
+        Speaker ids, ``path`` and ``clip_id`` are in Unicode NFC (``path`` keeps
+        another spelling only when just that one names a file).
 
     Raises:
-        ManifestError: listing every problem found, with 1-based data row numbers.
+        ManifestError: listing every problem found, with 1-based data row numbers;
+            among them rows that reach one audio file (a symlink, ``a/../a.wav``),
+            named with their labels when those differ.
     """
     manifest_path = Path(path)
     table = _read_table(manifest_path)
@@ -313,12 +368,13 @@ def load_manifest(
     if table.empty and not problems:
         raise ManifestError(f"{manifest_path}: the label mapping leaves no rows; map at least one label to a class.")
     folder = Path(os.path.abspath(manifest_path.parent))
-    table["speaker"] = table["speaker"].str.strip()
-    table["clip_id"] = [Path(raw.strip()).as_posix() if raw.strip() else "" for raw in table["path"]]
+    table["speaker"] = table["speaker"].map(speaker_id)
+    table["clip_id"] = [_clip_id(raw) for raw in table["path"]]
     table["path"] = [_absolute(raw, folder) if raw.strip() else "" for raw in table["path"]]
     problems += _map_annotators(table, mapping)
     problems += _check_cells(table)
-    problems += _check_paths(table, check_files)
+    problems += _check_duplicates(table)
+    problems += _check_files(table) if check_files else []
     problems += _check_speakers(table)
     if problems:
         listed = "\n".join(f"- {problem}" for problem in problems)
@@ -382,7 +438,8 @@ def assign_speaker_splits(
     number of speakers per split follows the fractions. Every split with a
     positive fraction gets a speaker once there are three speakers; with two,
     one trains and the other is held out for test (no dev); one speaker trains.
-    The result depends only on the set of speakers and ``seed``.
+    Speakers are compared by :func:`speaker_id` (NFC). The result depends only
+    on the set of speakers and ``seed``.
     """
     if "speaker" not in frame.columns:
         raise ManifestError("cannot assign speaker splits: the frame has no speaker column.")
@@ -391,11 +448,12 @@ def assign_speaker_splits(
             f"dev_fraction={dev_fraction} and test_fraction={test_fraction} must be non-negative "
             "and leave a share for training (sum below 1)."
         )
-    speakers = sorted(frame["speaker"].astype(str).unique())
+    ids = frame["speaker"].astype(str).map(speaker_id)
+    speakers = sorted(ids.unique())
     n_dev, n_test = _split_sizes(len(speakers), dev_fraction, test_fraction)
     order = np.random.default_rng(seed).permutation(len(speakers))
     names = ["test"] * n_test + ["dev"] * n_dev + ["train"] * (len(speakers) - n_dev - n_test)
     split_of = {speakers[index]: name for index, name in zip(order, names)}
     result = frame.copy()
-    result["split"] = result["speaker"].astype(str).map(split_of)
+    result["split"] = ids.map(split_of)
     return result
