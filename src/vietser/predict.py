@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,7 @@ from vietser import rundir
 from vietser.acoustic import load_model
 from vietser.config import read_run_config
 from vietser.data.audio import load_audio
+from vietser.data.manifest import speaker_id
 from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.experiment import make_reasoner, split_view
@@ -35,25 +39,79 @@ class PredictResult:
     skipped: list[SkippedClip]
 
 
-def audio_files(target: Path) -> list[Path]:
+@dataclass(frozen=True)
+class AudioListing:
+    """The audio files to decide, and every entry that looked like one but cannot be read as a file."""
+
+    files: list[Path]
+    skipped: list[SkippedClip]
+
+
+def list_audio(target: Path) -> AudioListing:
     """``target`` itself, or every audio file under the folder ``target`` (sorted).
 
+    Folders reached through a symbolic link are not entered, so a link loop
+    cannot make the walk endless. They, folders named like audio files,
+    broken links, link loops, special files and unreadable folders are
+    listed in ``skipped`` with the reason.
+
     Raises:
-        ConfigError: the path does not exist or the folder holds no audio.
+        ConfigError: the path does not exist, or the folder holds no audio and nothing to skip.
     """
-    if target.is_file():
-        return [target]
-    if not target.is_dir():
+    if not os.path.lexists(target):
         raise ConfigError(f"{target} does not exist; give an audio file or a folder of audio files")
-    files = sorted(p for p in target.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
+    if not target.is_dir():
+        return _sorted_listing([target], [])
+    candidates: list[Path] = []
+    skipped: list[SkippedClip] = []
+
+    def unreadable(error: OSError) -> None:
+        skipped.append(_skip(Path(error.filename), f"cannot list folder: {error.strerror}"))
+
+    for folder, folders, names in os.walk(target, onerror=unreadable):
+        for name in folders:
+            path = Path(folder, name)
+            if path.is_symlink():
+                skipped.append(_skip(path, "symbolic link to a folder, not followed; give its target to predict"))
+            elif path.suffix.lower() in AUDIO_SUFFIXES:
+                skipped.append(_skip(path, "a folder, not an audio file"))
+        candidates += [Path(folder, name) for name in names if Path(name).suffix.lower() in AUDIO_SUFFIXES]
+    if not candidates and not skipped:
         raise ConfigError(f"{target} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
-    return files
+    return _sorted_listing(candidates, skipped)
+
+
+def _sorted_listing(candidates: list[Path], skipped: list[SkippedClip]) -> AudioListing:
+    reasons = {path: _not_a_file(path) for path in candidates}
+    files = sorted(path for path, reason in reasons.items() if reason is None)
+    unusable = [_skip(path, reason) for path, reason in reasons.items() if reason is not None]
+    return AudioListing(files, _by_path([*skipped, *unusable]))
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an audio file, or None for a regular file (or a link to one)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            return f"broken symbolic link (its target {os.readlink(path)} does not exist)"
+        return f"cannot read file: {exc.strerror or exc}"
+    return None if stat.S_ISREG(mode) else "not a regular file (a pipe, socket or device)"
+
+
+def _by_path(skipped: list[SkippedClip]) -> list[SkippedClip]:
+    return sorted(skipped, key=lambda clip: Path(clip.path))
+
+
+def _skip(path: Path, reason: str) -> SkippedClip:
+    return SkippedClip(str(path), os.path.abspath(path), reason)
 
 
 def speaker_of(path: Path, speaker_from: SpeakerFrom) -> str:
     """Speaker id used for per-speaker normalisation: none (corpus baseline) or the parent folder."""
-    return path.parent.name if speaker_from == "folder" else ""
+    return speaker_id(path.parent.name) if speaker_from == "folder" else ""
 
 
 class Predictor:
@@ -73,6 +131,24 @@ class Predictor:
         self.profiles = rundir.read_profiles(rundir.final_model_dir(run_dir))
         self.router = load_router(run_dir)
         self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE), llm)
+
+    def predict_target(
+        self,
+        target: Path,
+        speaker_from: SpeakerFrom = "file",
+        jobs: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PredictResult:
+        """Decide a file or every audio file under a folder; ``skipped`` lists every entry not decided.
+
+        Raises:
+            ConfigError: as :func:`list_audio`.
+        """
+        listing = list_audio(target)
+        if not listing.files:
+            return PredictResult([], listing.skipped)
+        result = self.predict_paths(listing.files, speaker_from, jobs, progress)
+        return PredictResult(result.decisions, _by_path([*listing.skipped, *result.skipped]))
 
     def predict_paths(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -26,7 +27,9 @@ from vietser.cli.options import (
 
 if TYPE_CHECKING:
     from vietser.config import RunConfig
+    from vietser.predict import PredictResult
 
+NOTHING_DECIDED_EXIT = 1
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
 
 
@@ -160,26 +163,46 @@ def predict(
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
 ) -> None:
-    """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner)."""
-    from vietser.predict import audio_files, load_predictor
+    """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner).
+
+    Every entry that was not decided (unusable audio, broken links, link
+    loops, folders named like audio, linked folders, which are not entered)
+    gets a line {"path": ..., "skipped": true, "reason": ...} after the
+    decisions, and is listed on stderr.
+
+    Exit status: 0 when at least one file was decided; 1 when none could be;
+    2 for a usage error or an unusable run directory.
+    """
+    from vietser.predict import load_predictor
 
     with user_errors():
         if speaker_from not in ("file", "folder"):
             raise typer.BadParameter("--speaker-from must be 'file' or 'folder'")
         predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model))
         with progress_bar("predict") as progress:
-            result = predictor.predict_paths(audio_files(target), speaker_from, jobs, progress)  # type: ignore[arg-type]
-    lines = "".join(d.model_dump_json() + "\n" for d in result.decisions)
+            result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
+    lines = _prediction_lines(result)
     if output is None:
         sys.stdout.write(lines)
     else:
         output.write_text(lines, encoding="utf-8")
-        console.print(f"{len(result.decisions)} decisions → {output}")
+        console.print(f"{len(result.decisions)} decisions, {len(result.skipped)} skipped → {output}")
     for skipped in result.skipped:
         err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
     err_console.print(f"decided {len(result.decisions)}, skipped {len(result.skipped)}")
+    if not result.decisions:
+        err_console.print(f"[bold red]error:[/] nothing in {target} could be decided; see the reasons above")
+        raise typer.Exit(code=NOTHING_DECIDED_EXIT)
 
 
+def _prediction_lines(result: PredictResult) -> str:
+    """JSON Lines: one Decision per decided file, then one skipped record per entry not decided."""
+    decided = [decision.model_dump_json() for decision in result.decisions]
+    skipped = [
+        json.dumps({"path": clip.path, "skipped": True, "reason": clip.reason}, ensure_ascii=False)
+        for clip in result.skipped
+    ]
+    return "".join(f"{line}\n" for line in [*decided, *skipped])
 
 
 def bench(

@@ -1,0 +1,89 @@
+"""`vietser predict` on folders holding entries it cannot decide: every one is listed, and the exit status says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from tests.conftest import ToneWriter
+from vietser.cli import app
+
+runner = CliRunner()
+
+
+def _predict(target: Path, run_dir: Path, out: Path):  # noqa: ANN202 - click Result
+    return runner.invoke(app, ["predict", str(target), "--run", str(run_dir), "-o", str(out)])
+
+
+def _said(text: str, result) -> bool:  # noqa: ANN001 - click Result
+    """Whether the command printed ``text``, however Rich wrapped it (long paths break anywhere)."""
+    return "".join(text.split()) in "".join(result.output.split())
+
+
+def _lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def _write_bad_entries(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dangling.wav").symlink_to(folder / "gone.wav")
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
+    (folder / "x.wav").mkdir()
+    (folder / "corrupt.wav").write_bytes(np.random.default_rng(0).bytes(8000))
+
+
+def test_predict_decides_the_good_file_and_lists_each_bad_entry(
+    trained_run: Path, tmp_path: Path, write_tone: ToneWriter
+) -> None:
+    folder = tmp_path / "batch"
+    _write_bad_entries(folder)
+    good = write_tone("batch/good.wav", duration_s=1.5)
+    out = tmp_path / "predictions.jsonl"
+
+    result = _predict(folder, trained_run, out)
+
+    assert result.exit_code == 0, result.output
+    lines = _lines(out)
+    assert [line["path"] for line in lines if not line.get("skipped")] == [str(good.resolve())]
+    skipped = {Path(line["path"]).name: line["reason"] for line in lines if line.get("skipped")}
+    assert set(skipped) == {"corrupt.wav", "dangling.wav", "loop.wav", "x.wav"}
+    assert "corrupt" in skipped["corrupt.wav"] and "broken symbolic link" in skipped["dangling.wav"]
+    assert skipped["loop.wav"] == "symbolic link loop" and "folder" in skipped["x.wav"]
+    assert all(set(line) == {"path", "skipped", "reason"} for line in lines if line.get("skipped"))
+    assert _said("decided 1, skipped 4", result)
+    for name in skipped:
+        assert _said(f"{name}: {skipped[name]}", result)
+
+
+def test_predict_exits_1_when_nothing_could_be_decided(trained_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    _write_bad_entries(folder)
+    out = tmp_path / "predictions.jsonl"
+
+    result = _predict(folder, trained_run, out)
+
+    assert result.exit_code == 1, result.output
+    assert _said("decided 0, skipped 4", result) and _said("could be decided", result)
+    assert len(_lines(out)) == 4 and all(line["skipped"] for line in _lines(out))
+
+
+def test_predict_of_a_single_corrupt_file_exits_1(trained_run: Path, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(np.random.default_rng(1).bytes(8000))
+    out = tmp_path / "predictions.jsonl"
+
+    result = _predict(corrupt, trained_run, out)
+
+    assert result.exit_code == 1, result.output
+    assert _lines(out) == [{"path": str(corrupt.resolve()), "skipped": True, "reason": _lines(out)[0]["reason"]}]
+    assert "corrupt" in _lines(out)[0]["reason"]
+
+
+def test_predict_help_documents_the_exit_status() -> None:
+    result = runner.invoke(app, ["predict", "--help"])
+
+    assert result.exit_code == 0
+    assert _said("Exit status", result) and _said("1 when none could be", result)
