@@ -7,12 +7,13 @@ whose features cannot be computed is left out of the table and listed in
 :attr:`ExtractionResult.skipped`; the run always continues.
 
 Backends: ``"loky"`` runs ``jobs`` local worker processes (``jobs=1`` runs in
-this process). ``"dask"`` sends clips to a Dask cluster through joblib: pass
+this process); they exit within a second of this process' death, even by
+SIGKILL. ``"dask"`` sends clips to a Dask cluster through joblib: pass
 the scheduler address (``"tcp://host:8786"``) as ``scheduler``, or leave it
 None to start a local cluster of ``jobs`` single-threaded workers. Dask runs
 on all the cluster's worker threads; its workers must see the audio files at
-the manifest's paths. Results return to this process, which writes the
-cache.
+the manifest's paths, and the cluster, not this process, ends them. Results
+return to this process, which writes the cache.
 
 :func:`extract_features` holds the table in memory;
 :func:`vietser.features.stream.extract_to_parquet` writes the same table

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ Progress = Callable[[int, int], None]
 
 ADDED_COLUMNS = ("audio_sha256", "duration_s")
 _DASK_MISSING = "the dask backend needs dask.distributed: pip install 'vietser[dask]'"
+_PARENT_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def _plan(
 @contextlib.contextmanager
 def _backend(backend: str, scheduler: str | None, jobs: int) -> Iterator[None]:
     if backend == "loky":
-        with parallel_config(backend="loky"):
+        with parallel_config(backend="loky", initializer=end_with_parent, initargs=(os.getpid(),)):
             yield
         return
     try:
@@ -233,6 +237,24 @@ def _backend(backend: str, scheduler: str | None, jobs: int) -> Iterator[None]:
     client = Client(scheduler) if scheduler else Client(n_workers=jobs, threads_per_worker=1)
     with client, parallel_config(backend="dask"):
         yield
+
+
+def end_with_parent(parent: int) -> None:
+    """Loky worker initializer: exit as soon as ``parent`` (the process that started the workers) is gone.
+
+    Loky only stops its workers when the parent shuts the executor down; a
+    parent killed with SIGKILL would leave them computing, orphaned. The
+    worker is a direct child of ``parent``, so its parent pid changes when
+    ``parent`` dies. A thread polls it rather than PR_SET_PDEATHSIG, which
+    fires when the *thread* that spawned the worker ends, and is Linux-only.
+    """
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="vietser-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
 
 
 def _compute(job: _Job, sample_rate: int, threads: bool = False) -> _Outcome:
