@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vietser.acoustic import AcousticConfig
 from vietser.errors import ConfigError
 from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
-from vietser.llm.client import LLMConfig
+from vietser.llm.client import LLMConfig, PromptTemplates
 from vietser.routing import DelegationBudget, RoutingPolicy, ScoreName
 
 CONFIG_FILE = "config.json"
@@ -115,5 +115,47 @@ def save_config(config: RunConfig, run_dir: Path) -> Path:
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
-    """The RunConfig a run directory was made with."""
+    """The RunConfig a run directory was made with, for what it says about data (never to reason with:
+    :func:`read_reasoning_config` takes the LLM settings from the call)."""
     return load_config(run_dir / CONFIG_FILE)
+
+
+def read_reasoning_config(
+    run_dir: Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+) -> RunConfig:
+    """The run's RunConfig for deciding clips (predict, evaluate, the review app), with the LLM settings of
+    this call: ``llm`` when given, else the run's own.
+
+    A prompt template is code the LLM reasoner renders, and a run directory is data that may come from
+    anyone, so a template path stored in its config.json is never used on its own: ``templates`` replaces
+    the template paths of the settings used, and each template the stored settings name must be given
+    there again.
+
+    Raises:
+        ConfigError: the stored LLM settings name a template that ``templates`` does not, or ``templates``
+            names one while no LLM is configured.
+    """
+    config = read_run_config(run_dir)
+    if llm is None and config.llm is not None:
+        _refuse_stored_templates(config.llm, templates, run_dir / CONFIG_FILE)
+    chosen = llm or config.llm
+    if chosen is None:
+        if templates.named():
+            raise ConfigError(
+                f"a prompt template is given but no LLM reasons for {run_dir} (the rule engine does): "
+                "add --llm-base-url and --llm-model, or leave the template out"
+            )
+        return config
+    return config.model_copy(update={"llm": chosen.model_copy(update=templates.named())})
+
+
+def _refuse_stored_templates(stored: LLMConfig, templates: PromptTemplates, config_path: Path) -> None:
+    for field in PromptTemplates.model_fields:
+        path = getattr(stored, field)
+        if path is not None and getattr(templates, field) is None:
+            option = "--llm-" + field.replace("_", "-")
+            raise ConfigError(
+                f"{config_path} names the prompt template {path} (llm.{field}); a template is code, so vietser "
+                f"does not take it from a run directory. Pass it in this call if you trust it: {option} {path} "
+                f"(in Python: templates=PromptTemplates({field}=...))"
+            )

@@ -15,7 +15,8 @@ Every error a user can act on derives from :class:`VietserError`::
     ├── FeatureError           feature extraction failed on a clip (carries .path)
     ├── SynthesisError         the espeak-ng demo synthesiser is unavailable or failed
     ├── ModelError             acoustic model cannot be trained / loaded
-    │   └── UntrustedModelError    model file contains types we refuse to load
+    │   ├── UntrustedModelError    model file contains types we refuse to load
+    │   └── TamperedRunError       a run directory's file changed after vietser wrote it
     ├── RulebookError          invalid rulebook (names rule id and field)
     └── LLMError               LLM endpoint failed, refused or answered out of schema
 """
@@ -93,6 +94,10 @@ class ModelError(VietserError):
 
 class UntrustedModelError(ModelError):
     """A model file holds object types that are not on the trusted list."""
+
+
+class TamperedRunError(ModelError):
+    """A file a run directory decides with does not match the SHA-256 vietser recorded when writing it."""
 
 
 class RulebookError(VietserError):

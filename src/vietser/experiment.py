@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from vietser.acoustic import AcousticConfig, TrainedModel, load_model, save_model, train_acoustic
-from vietser.config import RunConfig, read_run_config, save_config
+from vietser.config import RunConfig, read_reasoning_config, save_config
 from vietser.decision import ClipEvidence, Decision, Route
 from vietser.errors import ConfigError
 from vietser.evaluate import AgreementReport, ReportFiles, agreement_report, compute_metrics, paired_bootstrap
@@ -23,12 +23,13 @@ from vietser.evidence import ClassProfiles, build_evidence, fit_class_profiles
 from vietser.features.catalog import FEATURE_SETS
 from vietser.features.extract import read_features, write_features
 from vietser.features.normalize import CorpusStats
-from vietser.llm.client import LLMConfig
+from vietser.integrity import TRAINED_FILES, record_training, update_checksums, verify_checksums
+from vietser.llm.client import LLMConfig, PromptTemplates
 from vietser.llm.reasoner import LLMReasoner
 from vietser.pipeline import acoustic_decisions, combine, oracle_decisions, reasoning_requests
 from vietser.reasoning import Reasoner, ReasoningResult
 from vietser.refine import RefinementResult, refinement_section
-from vietser.routing import Router, choose_threshold, confidence_scores, save_router
+from vietser.routing import ROUTER_FILE, Router, choose_threshold, confidence_scores, save_router
 from vietser.rules.engine import RuleEngine
 from vietser.rules.fit import FitSettings, fit_rulebook
 from vietser.rules.rulebook import Rulebook, default_rulebook, load_rulebook, save_rulebook
@@ -100,6 +101,7 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Train
         (run_dir / rundir.RULE_FIT_FILE).write_text(fitted.report, encoding="utf-8")
     save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
     save_config(config, run_dir)
+    record_training(run_dir)
     return model
 
 
@@ -144,11 +146,10 @@ def split_view(
     return SplitView(frame, probabilities, evidence, confidence)
 
 
-def make_reasoner(config: RunConfig, rulebook: Rulebook, llm: LLMConfig | None = None) -> Reasoner:
+def make_reasoner(config: RunConfig, rulebook: Rulebook) -> Reasoner:
     """The LLM reasoner when an endpoint is configured, else the deterministic rule engine."""
-    llm = llm or config.llm
-    if llm is not None:
-        return LLMReasoner(llm, rulebook)
+    if config.llm is not None:
+        return LLMReasoner(config.llm, rulebook)
     return RuleEngine(rulebook, prior_weight=config.rule_prior_weight)
 
 
@@ -228,15 +229,25 @@ def annotator_agreement(frame: pd.DataFrame) -> AgreementReport | None:
     return agreement_report(frame, columns) if columns else None
 
 
-def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationResult:
-    """Choose the routing threshold on dev, decide dev and test clips, compare systems and write the report."""
+def evaluate_run(
+    run_dir: Path, *, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+) -> EvaluationResult:
+    """Choose the routing threshold on dev, decide dev and test clips, compare systems and write the report.
+
+    ``llm`` replaces the run's LLM settings; prompt templates come only from ``templates``
+    (:func:`~vietser.config.read_reasoning_config`).
+
+    Raises:
+        TamperedRunError: a file the run was trained with changed after `vietser train` wrote it.
+    """
     rundir.require_run_dir(run_dir, rundir.FEATURES_FILE, rundir.PROFILES_FILE, rundir.RULEBOOK_FILE)
-    config = read_run_config(run_dir)
+    verify_checksums(run_dir, TRAINED_FILES)
+    config = read_reasoning_config(run_dir, llm, templates)
     features = read_features(run_dir / rundir.FEATURES_FILE)
     model = load_model(run_dir)
     profiles = rundir.read_profiles(run_dir)
     rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
-    reasoner = make_reasoner(config, rulebook, llm)
+    reasoner = make_reasoner(config, rulebook)
     dev = split_view(model, profiles, features[features["split"] == "dev"], config)
     final_dir = rundir.final_model_dir(run_dir)
     final_model, final_profiles = (
@@ -254,6 +265,7 @@ def evaluate_run(run_dir: Path, *, llm: LLMConfig | None = None) -> EvaluationRe
         reasoner_correct=reasoner_correct,
     )
     save_router(router, run_dir)
+    update_checksums(run_dir, [ROUTER_FILE])
     dev_decisions = routed(dev, router.route(dev.probabilities), dev_results)
     test_routes = router.route(test.probabilities)
     systems = compare_systems(test, test_routes, reasoner, rulebook)

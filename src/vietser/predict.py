@@ -14,7 +14,7 @@ import pandas as pd
 
 from vietser import rundir
 from vietser.acoustic import load_model
-from vietser.config import read_run_config
+from vietser.config import read_reasoning_config
 from vietser.data.audio import load_audio
 from vietser.data.manifest import speaker_id
 from vietser.decision import Decision
@@ -22,7 +22,8 @@ from vietser.errors import ConfigError, FeatureError
 from vietser.experiment import make_reasoner, split_view
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.features.normalize import CorpusStats
-from vietser.llm.client import LLMConfig
+from vietser.integrity import DECIDING_FILES, verify_checksums
+from vietser.llm.client import LLMConfig, PromptTemplates
 from vietser.pipeline import decide
 from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook
@@ -119,18 +120,27 @@ class Predictor:
 
     Speakers with fewer than ``min_clips_per_speaker`` files in one call are
     normalised against the training corpus' statistics saved with the model.
+    ``llm`` replaces the run's LLM settings; prompt templates come only from
+    ``templates`` (:func:`~vietser.config.read_reasoning_config`).
+
+    Raises:
+        TamperedRunError: a file the run decides with changed after vietser wrote it.
+        ConfigError: the run's config names a prompt template that ``templates`` does not.
     """
 
-    def __init__(self, run_dir: Path, llm: LLMConfig | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+    ) -> None:
         rundir.require_run_dir(run_dir, rundir.PROFILES_FILE, rundir.RULEBOOK_FILE, "routing.json")
-        self.config = read_run_config(run_dir)
+        verify_checksums(run_dir, DECIDING_FILES)
+        self.config = read_reasoning_config(run_dir, llm, templates)
         self.model = load_model(rundir.final_model_dir(run_dir))
         if self.model.corpus_stats_ is None:
             raise ConfigError(f"the model in {run_dir} has no corpus statistics; retrain it with `vietser train`")
         self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats_)
         self.profiles = rundir.read_profiles(rundir.final_model_dir(run_dir))
         self.router = load_router(run_dir)
-        self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE), llm)
+        self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE))
 
     def predict_target(
         self,
@@ -194,6 +204,8 @@ class Predictor:
         return result.decisions[0]
 
 
-def load_predictor(run_dir: str | Path, llm: LLMConfig | None = None) -> Predictor:
+def load_predictor(
+    run_dir: str | Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+) -> Predictor:
     """Load a run directory made by `vietser train` + `vietser evaluate` (or `vietser run`)."""
-    return Predictor(Path(run_dir), llm)
+    return Predictor(Path(run_dir), llm, templates)

@@ -13,6 +13,7 @@ from vietser.acoustic import load_model
 from vietser.config import read_run_config
 from vietser.experiment import split_view
 from vietser.features.extract import read_features
+from vietser.integrity import DECIDING_FILES, update_checksums, verify_checksums
 from vietser.llm.client import LLMConfig
 from vietser.refine import (
     ErrorAnalysis,
@@ -65,7 +66,12 @@ def refine_run(
 
     Proposers: the automatic search always; the LLM when configured; a person's
     edits from ``edits_file`` and from the review app's rule proposals when present.
+
+    Raises:
+        TamperedRunError: a file the run decides with changed after vietser wrote it (refining would
+            record the result as vietser's own).
     """
+    verify_checksums(run_dir, DECIDING_FILES)
     config = read_run_config(run_dir)
     proposers: list = [SearchProposer()]
     if llm is not None:
@@ -87,6 +93,7 @@ def refine_run(
         if isinstance(proposer, LLMProposer):
             proposer.close()
     save_rulebook(result.final_rulebook, run_dir / rundir.RULEBOOK_FILE)
+    update_checksums(run_dir, [rundir.RULEBOOK_FILE])
     (run_dir / rundir.REFINEMENT_FILE).write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
 
@@ -95,4 +102,5 @@ def rollback_run(run_dir: Path, version: int) -> Rulebook:
     """Make an earlier rulebook version the run's current one (recorded as a new version)."""
     rulebook = RulebookHistory(run_dir).rollback(version)
     save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
+    update_checksums(run_dir, [rundir.RULEBOOK_FILE])
     return rulebook

@@ -23,6 +23,7 @@ SUMMARY_FILE = "summary.json"
 REFINEMENT_FILE = "refinement.json"
 SKIPPED_FILE = "skipped.csv"
 FINAL_MODEL_DIR = "final-model"
+CHECKSUMS_FILE = "checksums.json"
 MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
 
 

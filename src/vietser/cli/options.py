@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from vietser.errors import ConfigError
-from vietser.llm.client import LLMConfig
+from vietser.llm.client import LLMConfig, PromptTemplates
 
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="Run configuration (.toml, .yaml or .json).")
@@ -44,6 +44,15 @@ LLMBaseURLOption = Annotated[
 LLMModelOption = Annotated[
     Optional[str], typer.Option("--llm-model", envvar="VIETSER_LLM_MODEL", help="Model name at that endpoint.")
 ]
+# No environment variables: a template is code, so only this command line names one.
+LLMSystemTemplateOption = Annotated[
+    Optional[Path],
+    typer.Option("--llm-system-template", help="Jinja2 file replacing the LLM's system prompt (rendered sandboxed)."),
+]
+LLMPromptTemplateOption = Annotated[
+    Optional[Path],
+    typer.Option("--llm-prompt-template", help="Jinja2 file replacing the LLM's user prompt (rendered sandboxed)."),
+]
 
 
 def feature_set_list(value: str | None) -> list[str] | None:
@@ -65,3 +74,14 @@ def llm_config(base_url: str | None, model: str | None) -> LLMConfig | None:
         return LLMConfig(base_url=base_url, model=model)
     except ValidationError as exc:
         raise ConfigError(f"invalid LLM settings: {exc}") from exc
+
+
+def prompt_templates(
+    system_template: Path | None, prompt_template: Path | None, given: LLMConfig | None = None
+) -> PromptTemplates:
+    """The prompt templates this command names: its options, else those of ``given`` (LLM settings from a
+    configuration file named on this command line)."""
+    return PromptTemplates(
+        system_template=system_template or (given.system_template if given else None),
+        prompt_template=prompt_template or (given.prompt_template if given else None),
+    )

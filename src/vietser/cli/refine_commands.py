@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, user_errors
-from vietser.cli.options import LLMBaseURLOption, LLMModelOption, llm_config
+from vietser.cli.options import (
+    LLMBaseURLOption,
+    LLMModelOption,
+    LLMPromptTemplateOption,
+    LLMSystemTemplateOption,
+    llm_config,
+    prompt_templates,
+)
 from vietser.cli.rules_commands import rules_app
 
 RunArgument = Annotated[Path, typer.Argument(metavar="RUN", help="Evaluated run directory.")]
@@ -48,6 +55,8 @@ def refine(
     edits: Annotated[Optional[Path], typer.Option(help="A person's rule edits (YAML/JSON) to test.")] = None,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
+    llm_system_template: LLMSystemTemplateOption = None,
+    llm_prompt_template: LLMPromptTemplateOption = None,
 ) -> None:
     """Refine the rulebook on dev; keep an edit only if dev macro-F1 rises beyond noise. Then re-evaluate on test."""
     from vietser.cli.run_commands import print_systems
@@ -58,7 +67,7 @@ def refine(
         llm = llm_config(llm_base_url, llm_model)
         result = refine_run(run_dir, rounds, llm=llm, edits_file=edits)
         print_rounds(result)
-        evaluation = evaluate_run(run_dir, llm=llm)
+        evaluation = evaluate_run(run_dir, llm=llm, templates=prompt_templates(llm_system_template, llm_prompt_template))
     print_systems(evaluation.summary)
     console.print(f"report: {evaluation.report.html}")
 

@@ -18,15 +18,19 @@ from vietser.cli.options import (
     LateFusionOption,
     LLMBaseURLOption,
     LLMModelOption,
+    LLMPromptTemplateOption,
+    LLMSystemTemplateOption,
     ModelOption,
     NormalisationOption,
     RulebookOption,
     feature_set_list,
     llm_config,
+    prompt_templates,
 )
 
 if TYPE_CHECKING:
     from vietser.config import RunConfig
+    from vietser.llm.client import PromptTemplates
     from vietser.predict import PredictResult
 
 NOTHING_DECIDED_EXIT = 1
@@ -100,10 +104,10 @@ def train(
     console.print(f"run directory: {output}")
 
 
-def _evaluate(run_dir: Path, base_url: str | None, llm_model: str | None) -> None:
+def _evaluate(run_dir: Path, base_url: str | None, llm_model: str | None, templates: PromptTemplates) -> None:
     from vietser.experiment import evaluate_run
 
-    result = evaluate_run(run_dir, llm=llm_config(base_url, llm_model))
+    result = evaluate_run(run_dir, llm=llm_config(base_url, llm_model), templates=templates)
     print_systems(result.summary)
     console.print(f"report: {result.report.markdown} and {result.report.html}")
 
@@ -112,10 +116,12 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory from `vietser train`.")],
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
+    llm_system_template: LLMSystemTemplateOption = None,
+    llm_prompt_template: LLMPromptTemplateOption = None,
 ) -> None:
     """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
     with user_errors():
-        _evaluate(run_dir, llm_base_url, llm_model)
+        _evaluate(run_dir, llm_base_url, llm_model, prompt_templates(llm_system_template, llm_prompt_template))
 
 
 def run(
@@ -130,13 +136,17 @@ def run(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
+    llm_system_template: LLMSystemTemplateOption = None,
+    llm_prompt_template: LLMPromptTemplateOption = None,
 ) -> None:
     """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
     with user_errors():
         config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
         features_path = _features_for(source, output, jobs, config.feature_sets)
         _train(features_path, output, config)
-        _evaluate(output, llm_base_url, llm_model)
+        # The --config file is part of this command line, so its templates are too.
+        templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
+        _evaluate(output, llm_base_url, llm_model, templates)
 
 
 def _features_for(source: Path, output: Path, jobs: int, sets: tuple[str, ...]) -> Path:
@@ -162,6 +172,8 @@ def predict(
     jobs: Annotated[int, typer.Option("--jobs", "-j")] = 1,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
+    llm_system_template: LLMSystemTemplateOption = None,
+    llm_prompt_template: LLMPromptTemplateOption = None,
 ) -> None:
     """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner).
 
@@ -178,7 +190,8 @@ def predict(
     with user_errors():
         if speaker_from not in ("file", "folder"):
             raise typer.BadParameter("--speaker-from must be 'file' or 'folder'")
-        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model))
+        templates = prompt_templates(llm_system_template, llm_prompt_template)
+        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model), templates)
         with progress_bar("predict") as progress:
             result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
     lines = _prediction_lines(result)

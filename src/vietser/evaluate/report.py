@@ -37,6 +37,7 @@ from vietser.evaluate.sections import (
     speaker_section,
     summary_section,
 )
+from vietser.templating import render, sandboxed_environment
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ def write_report(
     }
     markdown = out_dir / "report.md"
     html = out_dir / "report.html"
-    markdown.write_text(_environment(autoescape=False).get_template("report.md.j2").render(context), encoding="utf-8")
-    html.write_text(_environment(autoescape=True).get_template("report.html.j2").render(context), encoding="utf-8")
+    markdown.write_text(render(_environment(autoescape=False).get_template("report.md.j2"), context), encoding="utf-8")
+    html.write_text(render(_environment(autoescape=True).get_template("report.html.j2"), context), encoding="utf-8")
     figures = [out_dir / figure for section in sections for figure in section.figures]
     return ReportFiles(markdown=markdown, html=html, figures=figures)
 
@@ -139,7 +140,7 @@ def build_sections(
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
-    environment = jinja2.Environment(
+    environment = sandboxed_environment(
         loader=jinja2.PackageLoader("vietser.evaluate", "templates"),
         autoescape=autoescape,
         trim_blocks=True,

@@ -87,6 +87,20 @@ class LLMConfig(BaseModel):
         return os.environ.get(self.api_key_env, "") or "not-needed"
 
 
+class PromptTemplates(BaseModel):
+    """The prompt template files the current call names (command-line options or a Python argument);
+    they replace the template paths of the :class:`LLMConfig` used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system_template: Path | None = None
+    prompt_template: Path | None = None
+
+    def named(self) -> dict[str, Path]:
+        """The templates given, by LLMConfig field name."""
+        return {field: path for field, path in self if path is not None}
+
+
 @dataclass(frozen=True)
 class ChatReply:
     """One chat call after retries: the reply, or ``error`` naming why there is none."""

@@ -2,7 +2,7 @@
 
 Each request becomes two chat messages rendered from Jinja2 templates
 (``prompts/system.md.j2`` and ``prompts/reasoner.md.j2``, either replaceable by
-a user file): the labels, the enabled rules, the clip's cues and key z-scores,
+a user file; both rendered in Jinja2's sandbox, :mod:`vietser.templating`): the labels, the enabled rules, the clip's cues and key z-scores,
 the acoustic probabilities and the transcript as quoted data. Replies are
 validated (:mod:`vietser.llm.schema`); successful ones are logged and replayed
 from the SQLite call log (:mod:`vietser.llm.cache`). Any failure keeps the
@@ -39,6 +39,7 @@ from vietser.llm.client import ChatClient, ChatReply, LLMConfig
 from vietser.llm.schema import EMPTY_RESPONSE, LLMAnswer, ParsedAnswer, answer_json_schema, parse_answer
 from vietser.reasoning import ReasoningRequest, ReasoningResult
 from vietser.rules.rulebook import Rulebook, feature_info
+from vietser.templating import render, sandboxed_environment
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class PromptBuilder:
         system_template: Path | None = None,
         user_template: Path | None = None,
     ) -> None:
-        env = jinja2.Environment(
+        env = sandboxed_environment(
             loader=jinja2.FileSystemLoader(PROMPTS_DIR),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -171,7 +172,7 @@ def _template(env: jinja2.Environment, path: Path | None, packaged: str) -> jinj
 
 def _render(template: jinja2.Template, context: dict[str, Any], path: Path | None) -> str:
     try:
-        return template.render(**context).strip() + "\n"
+        return render(template, context, path).strip() + "\n"
     except jinja2.TemplateError as exc:
         raise ConfigError(
             f"prompt template {path or template.name} failed to render: {exc}; "

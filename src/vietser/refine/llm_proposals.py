@@ -31,6 +31,7 @@ from vietser.refine.devset import DevSet
 from vietser.refine.edits import EditSource, RuleEdit, apply_edit, parse_edits
 from vietser.refine.proposals import ProposalBatch
 from vietser.rules.rulebook import Rulebook, dump_rulebook, feature_info
+from vietser.templating import render, sandboxed_environment
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 SCHEMA_NAME = "rulebook_edits"
@@ -104,7 +105,7 @@ class LLMProposer:
     def __init__(self, config: LLMConfig, *, max_edits: int = 10) -> None:
         self.config = config
         self.max_edits = max_edits
-        env = jinja2.Environment(
+        env = sandboxed_environment(
             loader=jinja2.FileSystemLoader(PROMPTS_DIR),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -127,11 +128,14 @@ class LLMProposer:
         features = [
             {"column": feature, "name": feature_info(feature)[0]} for feature in dev.z_features
         ]
-        system = self._system.render(label_names=list(CLASSES), max_edits=self.max_edits)
-        user = self._user.render(
-            rulebook_yaml=dump_rulebook(rulebook).rstrip(),
-            analysis_markdown=analysis.to_markdown().rstrip(),
-            features=features,
+        system = render(self._system, {"label_names": list(CLASSES), "max_edits": self.max_edits})
+        user = render(
+            self._user,
+            {
+                "rulebook_yaml": dump_rulebook(rulebook).rstrip(),
+                "analysis_markdown": analysis.to_markdown().rstrip(),
+                "features": features,
+            },
         )
         return [
             {"role": "system", "content": system.strip() + "\n"},

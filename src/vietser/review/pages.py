@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import PackageLoader, StrictUndefined
 from pydantic import ValidationError
 
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
@@ -32,6 +32,8 @@ from vietser.review.security import (
     set_cookie,
     verify_csrf,
 )
+from vietser.templating import render as render_template
+from vietser.templating import sandboxed_environment
 
 REVIEWER_COOKIE = "vietser_reviewer"
 MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
@@ -41,7 +43,7 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-_TEMPLATES = Environment(
+_TEMPLATES = sandboxed_environment(
     loader=PackageLoader("vietser.review", "templates"),
     autoescape=True,
     undefined=StrictUndefined,
@@ -57,8 +59,14 @@ FormModel = TypeVar("FormModel", ReviewIn, ProposalIn)
 def render(request: Request, template: str, status_code: int = 200, **values: object) -> HTMLResponse:
     """A page with this browser's CSRF token in it (and in a cookie when new)."""
     token, is_new = csrf_token(request)
-    html = _TEMPLATES.get_template(template).render(
-        csrf_token=token, run_name=get_context(request).run.run_dir.name, reviewer=current_reviewer(request), **values
+    html = render_template(
+        _TEMPLATES.get_template(template),
+        {
+            "csrf_token": token,
+            "run_name": get_context(request).run.run_dir.name,
+            "reviewer": current_reviewer(request),
+            **values,
+        },
     )
     response = HTMLResponse(
         html,
