@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vietser.acoustic import AcousticConfig
+from vietser.data.channel import ChannelName
 from vietser.errors import ConfigError
 from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
 from vietser.llm.client import LLMConfig, PromptTemplates
@@ -55,6 +56,11 @@ class RunConfig(BaseModel):
         "acoustic model on train + dev (same settings) for the test decisions and for predict. On RAVDESS "
         "(6 folds, fused eGeMAPS + prosody and emobase views) it lifts the pipeline from 0.915 to 0.926 "
         "macro-F1; with a single eGeMAPS + prosody model it had cost 0.905 → 0.899",
+    )
+    augment_channels: tuple[ChannelName, ...] = Field(
+        default=("telephone",),
+        description="train also on the training clips through these simulated channels (telephone: 8 kHz, "
+        "300-3400 Hz, G.711; bandlimit; noise; level), each copy its own pseudo-speaker; see vietser.data.channel",
     )
     min_clips_per_speaker: int = Field(default=5, ge=2)
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")

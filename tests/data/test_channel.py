@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from tests.conftest import ToneWriter
 from vietser.data.channel import (
     CHANNELS,
     TELEPHONE_RATE,
@@ -69,3 +72,33 @@ def test_every_channel_is_deterministic_per_seed_and_changes_the_signal(channel)
 def test_an_unknown_channel_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown channel"):
         apply_channel(tone(440), RATE, "radio", np.random.default_rng(0))  # type: ignore[arg-type]
+
+
+def test_channel_copies_are_written_once_for_training_clips_only(tmp_path: Path, write_tone: ToneWriter) -> None:
+    import pandas as pd
+    import soundfile as sf
+
+    from vietser.data.channel import channel_copies
+
+    paths = [write_tone(f"clip{i}.wav", f0=200 + 40 * i, duration_s=1.0) for i in range(3)]
+    (tmp_path / "broken.wav").write_bytes(b"not audio")
+    manifest = pd.DataFrame(
+        {
+            "clip_id": ["a", "b", "c", "d"],
+            "path": [*map(str, paths), str(tmp_path / "broken.wav")],
+            "label": ["calm", "angry", "panic", "calm"],
+            "speaker": ["s1", "s1", "s2", "s2"],
+            "split": ["train", "train", "test", "train"],
+        }
+    )
+    out = tmp_path / "channels"
+    copies = channel_copies(manifest, ("telephone", "noise"), out)
+
+    assert list(copies["clip_id"]) == ["a@telephone", "b@telephone", "a@noise", "b@noise"]
+    assert list(copies["speaker"]) == ["s1@telephone", "s1@telephone", "s1@noise", "s1@noise"]
+    assert list(copies["label"]) == ["calm", "angry", "calm", "angry"]
+    assert sf.info(copies["path"].iloc[0]).samplerate == TELEPHONE_RATE
+    written = {p: Path(p).stat().st_mtime_ns for p in copies["path"]}
+    again = channel_copies(manifest, ("telephone", "noise"), out)
+    assert list(again["path"]) == list(copies["path"])
+    assert {p: Path(p).stat().st_mtime_ns for p in again["path"]} == written

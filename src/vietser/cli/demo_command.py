@@ -28,7 +28,9 @@ def demo(
     """Synthesise the Vietnamese demo corpus, extract features, train, route, reason, evaluate, report."""
     from vietser.config import load_config
     from vietser.data.demo import make_demo_corpus
+    from vietser.data.channel import with_channel_copies
     from vietser.data.manifest import load_manifest
+    from vietser.features.cache import channel_cache_dir
     from vietser.experiment import evaluate_run, train_run
     from vietser.features.extract import extract_features
     from vietser.refinement import refine_run
@@ -41,12 +43,14 @@ def demo(
         )
         console.print(f"1. corpus: {corpus.n_clips} synthetic Vietnamese clips, {len(corpus.speakers)} speakers ({corpus.elapsed_s:.1f} s)")
         config = load_config(seed=seed)
+        manifest = with_channel_copies(
+            load_manifest(corpus.manifest_path), config.augment_channels, channel_cache_dir(), config.seed
+        )
         with progress_bar("features") as progress:
-            extracted = extract_features(
-                load_manifest(corpus.manifest_path), sets=config.feature_sets, jobs=jobs, progress=progress
-            )
+            extracted = extract_features(manifest, sets=config.feature_sets, jobs=jobs, progress=progress)
         console.print(
             "2. features: eGeMAPSv02 + emobase (openSMILE) + Praat prosody, per-speaker z-scores; "
+            f"training clips also through {', '.join(config.augment_channels) or 'no'} channel copies; "
             "evidence and rules read eGeMAPS + prosody"
         )
         print_extraction_summary(extracted)

@@ -24,9 +24,17 @@ CACHE_ENV = "VIETSER_CACHE_DIR"
 
 def default_cache_dir() -> Path:
     """``$VIETSER_CACHE_DIR/features``, else ``~/.cache/vietser/features``."""
+    return _cache_root() / "features"
+
+
+def channel_cache_dir() -> Path:
+    """Where training clips through simulated channels are kept: ``$VIETSER_CACHE_DIR/channels``."""
+    return _cache_root() / "channels"
+
+
+def _cache_root() -> Path:
     root = os.environ.get(CACHE_ENV)
-    base = Path(root) if root else Path.home() / ".cache" / "vietser"
-    return base / "features"
+    return Path(root) if root else Path.home() / ".cache" / "vietser"
 
 
 @dataclass(frozen=True)
