@@ -67,3 +67,13 @@ class Decision(BaseModel):
     rules_applied: list[str] = Field(default_factory=list)
     fallback: bool = False
     fallback_reason: str | None = None
+    ood_score: float | None = Field(
+        default=None,
+        description="distance of the clip's features from the training clips; 1.0 is the edge of the "
+        "training data (its 99th percentile), NaN-free; None for a model without a detector",
+    )
+    out_of_domain: bool = Field(
+        default=False,
+        description="ood_score above 1: outside what the model was trained on. Its probabilities are tempered "
+        "towards the training prior and it goes to the reasoner (and the review queue)",
+    )

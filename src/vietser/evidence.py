@@ -35,6 +35,9 @@ PredictProba = Callable[[pd.DataFrame], np.ndarray]
 NEAR_BASELINE_Z = 0.5
 # What a z-score was measured against, in English and Vietnamese.
 SPEAKER_BASELINE = ("this speaker's baseline", "mức thường của người nói")
+REFERENCE_BASELINE = ("the reference recordings given for this speaker or channel", "các bản ghi tham chiếu của người nói hoặc kênh này")
+# Rows read against explicit reference recordings (``vietser predict --reference``) carry this column, True.
+REFERENCE_COLUMN = "reference"
 CORPUS_BASELINE = ("the corpus baseline (too few clips of this speaker)", "mức chung của kho dữ liệu (quá ít mẫu của người nói)")
 # Floor on a class's spread when measuring how typical a z-score is for it.
 MIN_PROFILE_STD = 0.25
@@ -192,11 +195,16 @@ def build_evidence(
     raw_values = frame[raw].astype(float).to_numpy()
     z_values = frame[[Z_PREFIX + c for c in zcols]].astype(float).to_numpy()
     own_baseline = has_speaker_baseline(frame, min_clips_per_speaker).to_numpy()
+    against_reference = (
+        frame[REFERENCE_COLUMN].fillna(False).to_numpy(dtype=bool)
+        if REFERENCE_COLUMN in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
     evidence = []
     for i, clip_id in enumerate(frame["clip_id"].astype(str)):
         values = _finite_items(raw, raw_values[i])
         z = _finite_items(zcols, z_values[i])
-        baseline = SPEAKER_BASELINE if own_baseline[i] else CORPUS_BASELINE
+        baseline = REFERENCE_BASELINE if against_reference[i] else SPEAKER_BASELINE if own_baseline[i] else CORPUS_BASELINE
         cues = _rank_cues(concepts, values, z, attribution[i], profiles, top_k, baseline)
         evidence.append(ClipEvidence(clip_id=clip_id, values=values, z=z, cues=cues))
     return evidence

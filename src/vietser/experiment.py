@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from vietser.acoustic import AcousticConfig, TrainedModel, load_model, save_model, train_acoustic
+from vietser.acoustic.domain import TargetPriors, adjust_to_priors, estimate_priors_em
 from vietser.config import RunConfig, read_reasoning_config, save_config
 from vietser.decision import ClipEvidence, Decision, Route
 from vietser.errors import ConfigError
@@ -26,6 +27,7 @@ from vietser.features.normalize import CorpusStats
 from vietser.integrity import TRAINED_FILES, record_training, update_checksums, verify_checksums
 from vietser.llm.client import LLMConfig, PromptTemplates
 from vietser.llm.reasoner import LLMReasoner
+from vietser.pipeline import OOD_COLUMN, out_of_domain
 from vietser.pipeline import acoustic_decisions, combine, oracle_decisions, reasoning_requests
 from vietser.reasoning import Reasoner, ReasoningResult
 from vietser.refine import RefinementResult, refinement_section
@@ -130,10 +132,16 @@ def fit_acoustic_stage(
 
 
 def split_view(
-    model: TrainedModel, profiles: ClassProfiles, frame: pd.DataFrame, config: RunConfig
+    model: TrainedModel,
+    profiles: ClassProfiles,
+    frame: pd.DataFrame,
+    config: RunConfig,
+    priors: TargetPriors = None,
 ) -> SplitView:
-    frame = frame.reset_index(drop=True)
-    probabilities = model.predict_proba(frame)
+    """The acoustic stage's account of ``frame``: probabilities (under ``priors`` when given), evidence,
+    confidence, and each row's out-of-domain score as a column of the frame."""
+    frame = frame.reset_index(drop=True).assign(**{OOD_COLUMN: model.ood_scores(frame)})
+    probabilities = with_priors(model, model.predict_proba(frame), priors)
     evidence = build_evidence(
         frame,
         probabilities,
@@ -144,6 +152,16 @@ def split_view(
     )
     confidence = confidence_scores(probabilities, "max_prob" if config.confidence_score == "conformal" else config.confidence_score)
     return SplitView(frame, probabilities, evidence, confidence)
+
+
+def with_priors(model: TrainedModel, probabilities: np.ndarray, priors: TargetPriors) -> np.ndarray:
+    """Posteriors under the deployment's class priors: given, or ``"auto"`` estimated from these clips
+    by EM (Saerens et al. 2002); unchanged for ``None`` or a model without a recorded training prior."""
+    if priors is None or model.domain_ is None or len(probabilities) == 0:
+        return probabilities
+    train_prior = np.asarray(model.domain_.class_prior)
+    target = estimate_priors_em(probabilities, train_prior).priors if isinstance(priors, str) else priors
+    return adjust_to_priors(probabilities, train_prior, target)
 
 
 def make_reasoner(config: RunConfig, rulebook: Rulebook) -> Reasoner:
@@ -266,8 +284,8 @@ def evaluate_run(
     )
     save_router(router, run_dir)
     update_checksums(run_dir, [ROUTER_FILE])
-    dev_decisions = routed(dev, router.route(dev.probabilities), dev_results)
-    test_routes = router.route(test.probabilities)
+    dev_decisions = routed(dev, router.route(dev.probabilities, out_of_domain(dev.frame)), dev_results)
+    test_routes = router.route(test.probabilities, out_of_domain(test.frame))
     systems = compare_systems(test, test_routes, reasoner, rulebook)
     refinement = rundir.read_refinement(run_dir)
     extra_sections = []

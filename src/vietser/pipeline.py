@@ -20,6 +20,23 @@ def _optional(row: pd.Series, column: str) -> str | None:
     return text or None
 
 
+OOD_COLUMN = "ood_score"
+# An out-of-domain score above this lies beyond the training clips' 99th percentile.
+OOD_LIMIT = 1.0
+
+
+def out_of_domain(frame: pd.DataFrame) -> np.ndarray:
+    """True for rows whose out-of-domain score (if the frame has one) is above :data:`OOD_LIMIT`."""
+    if OOD_COLUMN not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[OOD_COLUMN].to_numpy(dtype=float) > OOD_LIMIT
+
+
+def _ood_score(row: pd.Series) -> float | None:
+    value = row.get(OOD_COLUMN)
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
 def probability_dict(probabilities: np.ndarray) -> dict[str, float]:
     return {name: float(p) for name, p in zip(CLASSES, probabilities)}
 
@@ -64,6 +81,8 @@ def acoustic_decisions(
                 reasoner="acoustic",
                 evidence=evidence[i].cues,
                 rationale=f"acoustic model: P({label}) = {probabilities[i].max():.2f}",
+                ood_score=_ood_score(row),
+                out_of_domain=bool((_ood_score(row) or 0.0) > OOD_LIMIT),
             )
         )
     return decisions

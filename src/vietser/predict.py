@@ -14,6 +14,7 @@ import pandas as pd
 
 from vietser import rundir
 from vietser.acoustic import load_model
+from vietser.acoustic.domain import TargetPriors
 from vietser.config import read_reasoning_config
 from vietser.data.audio import load_audio
 from vietser.data.manifest import speaker_id
@@ -21,10 +22,13 @@ from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.experiment import make_reasoner, split_view
 from vietser.features.extract import SkippedClip, extract_features
-from vietser.features.normalize import CorpusStats
+from vietser.evidence import REFERENCE_COLUMN
+from vietser.features.catalog import Z_PREFIX
+from vietser.features.normalize import CorpusStats, normalize_against_reference
+from vietser.features.raw import is_feature_column
 from vietser.integrity import DECIDING_FILES, verify_checksums
 from vietser.llm.client import LLMConfig, PromptTemplates
-from vietser.pipeline import decide
+from vietser.pipeline import decide, out_of_domain
 from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook
 
@@ -120,6 +124,8 @@ class Predictor:
 
     Speakers with fewer than ``min_clips_per_speaker`` files in one call are
     normalised against the training corpus' statistics saved with the model.
+    ``priors`` are the deployment's class priors (e.g. mostly calm calls), or
+    ``"auto"`` to estimate them from each batch of files by EM.
     ``llm`` replaces the run's LLM settings; prompt templates come only from
     ``templates`` (:func:`~vietser.config.read_reasoning_config`).
 
@@ -129,8 +135,13 @@ class Predictor:
     """
 
     def __init__(
-        self, run_dir: Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+        self,
+        run_dir: Path,
+        llm: LLMConfig | None = None,
+        templates: PromptTemplates = PromptTemplates(),
+        priors: TargetPriors = None,
     ) -> None:
+        self.priors = priors
         rundir.require_run_dir(run_dir, rundir.PROFILES_FILE, rundir.RULEBOOK_FILE, "routing.json")
         verify_checksums(run_dir, DECIDING_FILES)
         self.config = read_reasoning_config(run_dir, llm, templates)
@@ -141,6 +152,26 @@ class Predictor:
         self.profiles = rundir.read_profiles(rundir.final_model_dir(run_dir))
         self.router = load_router(run_dir)
         self.reasoner = make_reasoner(self.config, load_rulebook(run_dir / rundir.RULEBOOK_FILE))
+        self.reference: pd.DataFrame | None = None
+
+    def use_reference(self, folder: Path, jobs: int = 1) -> list[SkippedClip]:
+        """Read every file decided from now on against the recordings under ``folder`` (a few ordinary
+        recordings of the speaker or channel) instead of its own speaker's clips; returns the
+        reference files that could not be used.
+
+        Raises:
+            ConfigError: the folder holds fewer than 2 usable recordings.
+        """
+        listing = list_audio(folder)
+        paths = [str(path.resolve()) for path in listing.files]
+        manifest = pd.DataFrame({"clip_id": paths, "path": paths})
+        extracted = extract_features(manifest, sets=self.config.feature_sets, jobs=jobs)
+        if len(extracted.frame) < 2:
+            raise ConfigError(
+                f"{folder} gives {len(extracted.frame)} usable reference recording(s); a reference needs at least 2"
+            )
+        self.reference = extracted.frame
+        return [*listing.skipped, *extracted.skipped]
 
     def predict_target(
         self,
@@ -185,10 +216,18 @@ class Predictor:
         )
         if extracted.frame.empty:
             return PredictResult([], extracted.skipped)
-        view = split_view(self.model, self.profiles, extracted.frame, self.config)
-        routes = self.router.route(view.probabilities)
+        frame = extracted.frame if self.reference is None else self._against_reference(extracted.frame)
+        view = split_view(self.model, self.profiles, frame, self.config, self.priors)
+        routes = self.router.route(view.probabilities, out_of_domain(view.frame))
         decisions = decide(view.frame, view.probabilities, view.evidence, view.confidence, routes, self.reasoner)
         return PredictResult(decisions, extracted.skipped)
+
+    def _against_reference(self, frame: pd.DataFrame) -> pd.DataFrame:
+        assert self.reference is not None
+        columns = [c for c in frame.columns if is_feature_column(c) and not c.startswith(Z_PREFIX)]
+        normalised = normalize_against_reference(frame, self.reference, columns)
+        kept = frame.drop(columns=[c for c in frame.columns if c in normalised.columns])
+        return pd.concat([kept, normalised], axis=1).assign(**{REFERENCE_COLUMN: True})
 
     def __call__(self, path: Path) -> Decision:
         """Decide one file.
@@ -205,7 +244,10 @@ class Predictor:
 
 
 def load_predictor(
-    run_dir: str | Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+    run_dir: str | Path,
+    llm: LLMConfig | None = None,
+    templates: PromptTemplates = PromptTemplates(),
+    priors: TargetPriors = None,
 ) -> Predictor:
     """Load a run directory made by `vietser train` + `vietser evaluate` (or `vietser run`)."""
-    return Predictor(Path(run_dir), llm, templates)
+    return Predictor(Path(run_dir), llm, templates, priors)

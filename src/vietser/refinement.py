@@ -29,6 +29,7 @@ from vietser.refine import (
 from vietser.refine.devset import DevSet
 from vietser.rules.rulebook import Rulebook, load_rulebook, save_rulebook
 from vietser.routing import load_router
+from vietser.pipeline import out_of_domain
 
 ANALYSIS_FILE = "analysis.json"
 ANALYSIS_MARKDOWN = "analysis.md"
@@ -41,7 +42,7 @@ def load_dev_set(run_dir: Path) -> DevSet:
     config = read_run_config(run_dir)
     features = read_features(run_dir / rundir.FEATURES_FILE)
     view = split_view(load_model(run_dir), rundir.read_profiles(run_dir), features[features["split"] == "dev"], config)
-    routes = load_router(run_dir).route(view.probabilities)
+    routes = load_router(run_dir).route(view.probabilities, out_of_domain(view.frame))
     return DevSet.from_frame(view.frame, view.probabilities, view.evidence, routes)
 
 

@@ -110,9 +110,12 @@ class Router(BaseModel):
         """Boolean per clip: True where the acoustic decision is kept."""
         return _confident_masks(probabilities, self.score, self.conformal_method, np.array([self.threshold]))[0]
 
-    def route(self, probabilities: np.ndarray) -> list[Route]:
-        """The route of every clip."""
-        return [Route.CONFIDENT if kept else Route.DELEGATED for kept in self.is_confident(probabilities)]
+    def route(self, probabilities: np.ndarray, out_of_domain: np.ndarray | None = None) -> list[Route]:
+        """The route of every clip; a clip outside the training domain is always delegated."""
+        kept = self.is_confident(probabilities)
+        if out_of_domain is not None:
+            kept = kept & ~out_of_domain
+        return [Route.CONFIDENT if confident else Route.DELEGATED for confident in kept]
 
 
 @dataclass(frozen=True)

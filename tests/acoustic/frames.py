@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
 
+from vietser.features.catalog import SPREAD_FEATURES
+from vietser.features.normalize import normalize_by_speaker
 from vietser.labels import CLASSES
 
 FrameMaker = Callable[..., pd.DataFrame]
@@ -62,3 +64,29 @@ def make_feature_frame(
         }
     )
     return pd.concat([meta, frame], axis=1)
+
+
+AROUSAL_COLUMNS = [*SPREAD_FEATURES[:4], "egemaps.loudness_sma3_amean", "prosody.speech_rate"]
+
+
+def arousal_corpus(n_speakers: int = 12, calm: int = 12, aroused: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Raw cues that rise with arousal (angry on the first half of the columns, panic on the second),
+    each speaker with an offset of their own, then per-speaker z as the feature stage makes it."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_speakers):
+        offset = rng.normal(0, 3, len(AROUSAL_COLUMNS))
+        for label, count in (("calm", calm), ("angry", aroused), ("panic", aroused)):
+            for _ in range(count):
+                shift = np.zeros(len(AROUSAL_COLUMNS))
+                if label == "angry":
+                    shift[:4] = 2.5
+                    shift[4:] = 1.0
+                elif label == "panic":
+                    shift[:2] = 1.0
+                    shift[2:] = 2.0
+                values = offset + shift + rng.normal(0, 1, len(AROUSAL_COLUMNS))
+                rows.append({"speaker": f"s{s:02d}", "label": label, **dict(zip(AROUSAL_COLUMNS, values))})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "clip_id", [f"c{i:05d}" for i in range(len(frame))])
+    return pd.concat([frame, normalize_by_speaker(frame, AROUSAL_COLUMNS)], axis=1).assign(split="train")

@@ -87,3 +87,43 @@ def test_predict_help_documents_the_exit_status() -> None:
 
     assert result.exit_code == 0
     assert _said("Exit status", result) and _said("1 when none could be", result)
+
+
+def _decisions(out: Path) -> list[dict]:
+    return [line for line in _lines(out) if not line.get("skipped")]
+
+
+def test_priors_and_a_reference_change_how_files_are_read(
+    trained_run: Path, tmp_path: Path, write_tone: ToneWriter
+) -> None:
+    for i in range(3):
+        write_tone(f"calls/call{i}.wav", f0=180 + 30 * i, duration_s=1.5, seed=i)
+        write_tone(f"ref/ordinary{i}.wav", f0=150 + 10 * i, duration_s=1.5, seed=10 + i)
+    plain, calm, referenced = tmp_path / "plain.jsonl", tmp_path / "calm.jsonl", tmp_path / "ref.jsonl"
+    calls = str(tmp_path / "calls")
+
+    assert _predict(tmp_path / "calls", trained_run, plain).exit_code == 0
+    result = runner.invoke(app, ["predict", calls, "--run", str(trained_run), "-o", str(calm), "--priors", "calm=0.98"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["predict", calls, "--run", str(trained_run), "-o", str(referenced), "--reference", str(tmp_path / "ref")]
+    )
+    assert result.exit_code == 0, result.output
+
+    for before, after in zip(_decisions(plain), _decisions(calm)):
+        assert after["probabilities"]["calm"] >= before["probabilities"]["calm"]
+    # tones are far from speech: out of domain either way, but read against another baseline
+    assert all(d["out_of_domain"] for d in _decisions(plain))
+    assert all(a["ood_score"] != b["ood_score"] for a, b in zip(_decisions(plain), _decisions(referenced)))
+    cues = [cue for decision in _decisions(referenced) for cue in decision["evidence"]]
+    assert cues and all("reference recordings" in cue["text_en"] for cue in cues)
+    assert all(isinstance(d["ood_score"], float) and isinstance(d["out_of_domain"], bool) for d in _decisions(plain))
+
+
+def test_bad_priors_are_refused_with_the_classes_named(trained_run: Path, tmp_path: Path, write_tone: ToneWriter) -> None:
+    write_tone("one.wav", duration_s=1.5)
+    result = runner.invoke(
+        app, ["predict", str(tmp_path / "one.wav"), "--run", str(trained_run), "--priors", "happy=0.5"]
+    )
+    assert result.exit_code == 2
+    assert _said("calm, angry, panic", result)

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from tests.features.conftest import ManifestMaker
+from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX
 from vietser.errors import ConfigError
 from vietser.features.smile import smile_columns
 from vietser.features.extract import extract_features, read_features, write_features
@@ -34,7 +35,8 @@ def _with_bad_clips(manifest: pd.DataFrame, folder: Path) -> pd.DataFrame:
 def test_table_has_manifest_hash_duration_raw_and_z_columns_in_order(manifest: pd.DataFrame, cache_dir: Path) -> None:
     frame = extract_features(manifest, cache_dir=cache_dir).frame
     raw = [*smile_columns("egemaps"), *PROSODY_COLUMNS, *smile_columns("emobase")]
-    assert list(frame.columns) == [*MANIFEST_COLUMNS, "audio_sha256", "duration_s", *raw, *("z." + c for c in raw)]
+    spread = [SPREAD_PREFIX + c for c in SPREAD_FEATURES]
+    assert list(frame.columns) == [*MANIFEST_COLUMNS, "audio_sha256", "duration_s", *raw, *("z." + c for c in raw), *spread]
     assert frame["clip_id"].tolist() == manifest["clip_id"].tolist()
     assert frame["duration_s"].tolist() == pytest.approx([0.8] * len(manifest))
     assert np.isfinite(frame[raw].to_numpy()).all()

@@ -30,10 +30,11 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 from sklearn.base import BaseEstimator, clone
 from sklearn.covariance import EmpiricalCovariance, MinCovDet
 from sklearn.decomposition import PCA
@@ -52,6 +53,8 @@ _MIN_RELATIVE_VARIANCE = 1e-10
 # Above this condition number the MCD covariance is not trusted and the empirical one is used.
 _MAX_CONDITION = 1e10
 _PRIOR_SUM_TOLERANCE = 1e-6
+# Deployment class priors: stated (one value per class), "auto" (estimated by EM from the clips), or none.
+TargetPriors = np.ndarray | Literal["auto"] | None
 _THRESHOLD_FOLDS = 5
 _COVARIANCE_ESTIMATORS = ("mcd", "empirical")
 
@@ -465,3 +468,30 @@ def _reweight(rows: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     if np.any(sums == 0):
         raise ValueError("a probability row has all its mass on classes whose target prior is zero")
     return weighted / sums
+
+
+class TrainingDomain(BaseModel):
+    """What a trained model knows of the data it was trained on, kept in its sidecar as plain numbers.
+
+    ``columns`` are the evidence columns the detector reads (speaker-normalised eGeMAPS + prosody);
+    ``class_prior`` is the model's mean posterior over its training clips — what it says of a
+    clip it knows nothing about, and the prior its posteriors are adjusted from.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: list[str]
+    detector: dict[str, Any]
+    class_prior: list[float]
+    _fitted: OutOfDomainDetector | None = PrivateAttr(default=None)
+
+    @classmethod
+    def fit(cls, X: np.ndarray, columns: list[str], probabilities: np.ndarray, seed: int) -> TrainingDomain:
+        detector = OutOfDomainDetector(random_state=seed).fit(X)
+        return cls(columns=columns, detector=detector.to_dict(), class_prior=probabilities.mean(axis=0).tolist())
+
+    def ood_scores(self, X: np.ndarray) -> np.ndarray:
+        """1.0 at the edge of the training clips (their 99th percentile), larger further out."""
+        if self._fitted is None:
+            self._fitted = OutOfDomainDetector.from_dict(self.detector)
+        return self._fitted.ood_score(X)

@@ -16,6 +16,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from vietser.acoustic.config import SET_FAMILIES, FeatureSet, ModelKind, Normalisation
 from vietser.errors import ModelError
+from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
 
 # Small grids: a few hundred clips from a handful of speakers cannot support a
 # wide search without overfitting the folds.
@@ -30,12 +31,15 @@ PARAM_GRIDS: dict[ModelKind, dict[str, list[Any]]] = {
 
 
 def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisation: Normalisation) -> list[str]:
-    """The columns of a features table that a model with these settings reads, in table order.
+    """The columns of a features table that a model with these settings reads, in table order
+    (with speaker normalisation, the ``spread.`` columns last).
 
     Raises:
         ModelError: the table has none of them.
     """
-    prefix = "z." if normalisation is Normalisation.SPEAKER else ""
+    columns = list(columns)
+    speaker = normalisation is Normalisation.SPEAKER
+    prefix = Z_PREFIX if speaker else ""
     wanted = tuple(f"{prefix}{name}." for name in SET_FAMILIES[feature_set])
     selected = [column for column in columns if column.startswith(wanted)]
     if not selected:
@@ -44,6 +48,8 @@ def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisati
             f"extract the {'/'.join(SET_FAMILIES[feature_set])} features first (vietser features --sets), "
             "or choose another feature_set / late_fusion / normalisation"
         )
+    if speaker:  # what the speaker's clips vary by, beside each clip's z
+        selected += [column for column in columns if column.startswith(SPREAD_PREFIX)]
     return selected
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vietser.acoustic.calibration import CalibrationReport
 from vietser.acoustic.config import AcousticConfig
+from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.train import CVResult, TrainedModel, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
@@ -27,7 +28,8 @@ from vietser.labels import CLASSES
 MODEL_FILE = "model.skops"
 SIDECAR_FILE = "model.json"
 # 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
-FORMAT_VERSION = 2
+# 3: the training domain (out-of-domain detector, class prior) and speaker-spread columns.
+FORMAT_VERSION = 3
 
 # Types that skops does not trust by default but that our pipelines contain
 # (calibrators, boosted-tree predictors, the MLP optimiser, our late fusion).
@@ -59,6 +61,7 @@ class ModelCard(BaseModel):
     cv: CVResult
     calibration: CalibrationReport | None
     corpus_stats: dict[str, Any] | None
+    domain: TrainingDomain | None
 
 
 def save_model(model: TrainedModel, run_dir: str | Path) -> Path:
@@ -77,6 +80,7 @@ def save_model(model: TrainedModel, run_dir: str | Path) -> Path:
         cv=model.cv_,
         calibration=model.calibration_,
         corpus_stats=model.corpus_stats_,
+        domain=model.domain_,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -112,6 +116,7 @@ def load_model(run_dir: str | Path) -> TrainedModel:
         train_data_sha256_=card.train_data_sha256,
         versions_=card.versions,
         corpus_stats_=card.corpus_stats,
+        domain_=card.domain,
     )
 
 

@@ -24,10 +24,14 @@ from vietser.acoustic.calibration import (
     fit_calibrated,
     label_indices,
 )
-from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig
+from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig, Normalisation
+from vietser.acoustic.domain import TrainingDomain, temper
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline, feature_columns
 from vietser.errors import ModelError
+from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
+from vietser.features.normalize import composition_copies
+from vietser.features.raw import is_feature_column
 from vietser.labels import CLASSES
 
 ECE_BINS = 10
@@ -62,7 +66,8 @@ class TrainedModel:
     """A fitted acoustic model: reads its own columns from a features table.
 
     Learned state ends in ``_`` as in scikit-learn. ``corpus_stats_`` is the
-    normalisation fallback (``CorpusStats.to_dict()``) stored alongside, if given.
+    normalisation fallback (``CorpusStats.model_dump()``) stored alongside, if given;
+    ``domain_`` the out-of-domain detector and class prior of the training clips.
     """
 
     config: AcousticConfig
@@ -73,6 +78,7 @@ class TrainedModel:
     train_data_sha256_: str
     versions_: dict[str, str]
     corpus_stats_: dict[str, Any] | None = None
+    domain_: TrainingDomain | None = None
     classes_: tuple[str, ...] = field(default=CLASSES)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -82,6 +88,12 @@ class TrainedModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The most probable class name per row."""
         return np.array(CLASSES, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+
+    def ood_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's distance from the training clips (1.0 = their edge); NaN for a model without a detector."""
+        if self.domain_ is None or len(frame) == 0:
+            return np.full(len(frame), np.nan)
+        return self.domain_.ood_scores(feature_matrix(frame, self.domain_.columns))
 
 
 def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
@@ -227,32 +239,47 @@ def train_acoustic(
         ModelError: missing columns, unknown labels, fewer than two classes or speakers in train.
     """
     config = config or AcousticConfig()
-    train = _train_rows(frame)
+    clips = _train_rows(frame)
     view_columns = [feature_columns(frame.columns, view, config.normalisation) for view in config.views]
     columns = [column for view in view_columns for column in view]
-    X = feature_matrix(train, columns)
-    y = train["label"].astype(str).to_numpy(dtype=object)
-    label_indices(y)  # raises on labels outside CLASSES
-    speakers = train["speaker"].astype(str).to_numpy(dtype=object)
-    if len(set(y)) < 2:
-        raise ModelError(f"the train split has only the class {sorted(set(y))}; a classifier needs at least two")
+    X, y, speakers = _training_arrays(clips, columns)
     splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
+    # Hyperparameters are chosen, and calibration measured, on the clips as they came; the
+    # calm-share copies only join the final fit (they would multiply the search's cost).
     tuned, cv = tune(config, [len(view) for view in view_columns], X, y, speakers, splits)
     report = measure_calibration(tuned, X, y, speakers, splits, config) if config.measure_calibration else None
+    fit_rows = _with_composition_copies(clips, config)
+    if len(fit_rows) > len(clips):
+        X, y, speakers = _training_arrays(fit_rows, columns)
+        splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
+    estimator = fit_calibrated(tuned, X, y, splits, config.calibration)
     return TrainedModel(
         config=config,
-        estimator_=fit_calibrated(tuned, X, y, splits, config.calibration),
+        estimator_=estimator,
         feature_columns_=columns,
         cv_=cv,
         calibration_=report,
         train_data_sha256_=train_data_hash(X, y, columns),
         versions_=library_versions(),
         corpus_stats_=corpus_stats,
+        domain_=_training_domain(clips, view_columns[0], estimator, columns, config.seed),
     )
+
+
+def _training_domain(
+    train: pd.DataFrame, view: list[str], estimator: ClassifierMixin, columns: list[str], seed: int
+) -> TrainingDomain:
+    """The detector over the first view's own columns (not the speaker spreads), on the clips as they came."""
+    detector_columns = [column for column in view if not column.startswith(SPREAD_PREFIX)]
+    probabilities = class_probabilities(estimator, feature_matrix(train, columns))
+    return TrainingDomain.fit(feature_matrix(train, detector_columns), detector_columns, probabilities, seed)
 
 
 def predict_proba(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
     """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order.
+
+    A row outside the training data (out-of-domain score above 1) is mixed towards the
+    model's training prior, fully at a score of 3: it is never reported with high confidence.
 
     Raises:
         ModelError: the frame lacks some of the model's feature columns.
@@ -265,7 +292,10 @@ def predict_proba(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
         )
     if len(frame) == 0:
         return np.zeros((0, len(CLASSES)))
-    return class_probabilities(model.estimator_, feature_matrix(frame, model.feature_columns_))
+    probabilities = class_probabilities(model.estimator_, feature_matrix(frame, model.feature_columns_))
+    if model.domain_ is None:
+        return probabilities
+    return temper(probabilities, model.ood_scores(frame), model.domain_.class_prior)
 
 
 def feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -292,6 +322,27 @@ def train_data_hash(X: np.ndarray, y: np.ndarray, columns: list[str]) -> str:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a saved model depends on."""
     return {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
+
+
+def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and speakers of training rows.
+
+    Raises:
+        ModelError: a label outside CLASSES, or fewer than two classes.
+    """
+    y = rows["label"].astype(str).to_numpy(dtype=object)
+    label_indices(y)  # raises on labels outside CLASSES
+    if len(set(y)) < 2:
+        raise ModelError(f"the train split has only the class {sorted(set(y))}; a classifier needs at least two")
+    return feature_matrix(rows, columns), y, rows["speaker"].astype(str).to_numpy(dtype=object)
+
+
+def _with_composition_copies(train: pd.DataFrame, config: AcousticConfig) -> pd.DataFrame:
+    if config.normalisation is not Normalisation.SPEAKER or not config.calm_shares:
+        return train
+    raw = [column for column in train.columns if is_feature_column(column) and not column.startswith(Z_PREFIX)]
+    copies = composition_copies(train, raw, config.calm_shares, config.seed)
+    return pd.concat([train, copies[train.columns]], ignore_index=True)
 
 
 def _train_rows(frame: pd.DataFrame) -> pd.DataFrame:

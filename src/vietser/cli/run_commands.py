@@ -142,23 +142,28 @@ def run(
     """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
     with user_errors():
         config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
-        features_path = _features_for(source, output, jobs, config.feature_sets)
+        features_path = _features_for(source, output, jobs, config)
         _train(features_path, output, config)
         # The --config file is part of this command line, so its templates are too.
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
         _evaluate(output, llm_base_url, llm_model, templates)
 
 
-def _features_for(source: Path, output: Path, jobs: int, sets: tuple[str, ...]) -> Path:
+def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> Path:
+    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` with
+    its training clips through the configured channels."""
     if source.suffix == ".parquet":
         return source
+    from vietser.data.channel import with_channel_copies
     from vietser.data.manifest import load_manifest
+    from vietser.features.cache import channel_cache_dir
     from vietser.features.stream import extract_to_parquet
     from vietser.rundir import write_skipped
 
     path = output / "extracted-features.parquet"
+    manifest = with_channel_copies(load_manifest(source), config.augment_channels, channel_cache_dir(), config.seed)
     with progress_bar("features") as progress:
-        result = extract_to_parquet(load_manifest(source), path, sets=sets, jobs=jobs, progress=progress)
+        result = extract_to_parquet(manifest, path, sets=config.feature_sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)
     write_skipped(result.skipped, output)
     return path
@@ -174,6 +179,21 @@ def predict(
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
     llm_prompt_template: LLMPromptTemplateOption = None,
+    priors: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Class priors of your audio, e.g. 'calm=0.9,angry=0.07,panic=0.03' for a call centre "
+            "(classes left out share the rest), or 'auto' to estimate them from the files by EM "
+            "(Saerens et al. 2002). Default: the training prior.",
+        ),
+    ] = None,
+    reference: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Folder of a few ordinary recordings of the same speaker or channel: every file is read "
+            "against them instead of against its own speaker's clips or the training corpus.",
+        ),
+    ] = None,
 ) -> None:
     """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner).
 
@@ -185,13 +205,18 @@ def predict(
     Exit status: 0 when at least one file was decided; 1 when none could be;
     2 for a usage error or an unusable run directory.
     """
+    from vietser.acoustic.domain import parse_priors
     from vietser.predict import load_predictor
 
     with user_errors():
         if speaker_from not in ("file", "folder"):
             raise typer.BadParameter("--speaker-from must be 'file' or 'folder'")
         templates = prompt_templates(llm_system_template, llm_prompt_template)
-        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model), templates)
+        target_priors = None if priors is None else "auto" if priors == "auto" else parse_priors(priors)
+        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model), templates, target_priors)
+        if reference is not None:
+            for unusable in predictor.use_reference(reference, jobs):
+                err_console.print(f"[yellow]reference skipped[/] {unusable.path}: {unusable.reason}")
         with progress_bar("predict") as progress:
             result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
     lines = _prediction_lines(result)

@@ -27,6 +27,19 @@ DEFAULT_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody", "emobase")
 # Sets with human names and units: the only ones evidence cues and rules are written in.
 EVIDENCE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody")
 Z_PREFIX = "z."
+# ``spread.<column>``: log standard deviation of a column over the speaker's own clips. Only
+# columns in dB or semitones, whose spread a recording gain leaves unchanged: arousal
+# widens it, so it tells a speaker who is calm in every clip from one whose clips vary.
+SPREAD_PREFIX = "spread."
+SPREAD_FEATURES: tuple[str, ...] = (
+    "egemaps.F0semitoneFrom27.5Hz_sma3nz_amean",
+    "egemaps.F0semitoneFrom27.5Hz_sma3nz_stddevNorm",
+    "egemaps.HNRdBACF_sma3nz_amean",
+    "egemaps.alphaRatioV_sma3nz_amean",
+    "egemaps.hammarbergIndexV_sma3nz_amean",
+    "prosody.intensity_mean_db",
+    "prosody.f0_range_st",
+)
 Group = Literal["pitch", "loudness", "rate", "voice quality", "spectral", "formant"]
 
 

@@ -10,6 +10,17 @@ A speaker with fewer than ``min_clips`` clips (or no speaker id) has no
 reliable baseline and is scored against corpus statistics: those of the
 frame itself, or ``fallback`` (for example the training corpus' statistics
 stored with a model, when classifying new recordings).
+
+A baseline taken over all of a speaker's clips depends on what the clips
+hold: for a speaker who is calm in every clip, z = 0 is calm; for a training
+actor whose clips are 43 % calm, z = 0 is mildly aroused. Two things make
+the reading hold whatever the mix. ``spread.<column>`` columns give the
+log standard deviation of a few gain-invariant cues over the speaker's clips
+(:data:`~vietser.features.catalog.SPREAD_FEATURES`): arousal widens them, so
+a model can tell a homogeneous speaker from a varied one. And
+:func:`composition_copies` makes, at training time, copies of each training
+speaker read against subsets of their clips with other calm shares (all
+calm, mostly calm), so the model learns what z means under each mix.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vietser.errors import ConfigError
-from vietser.features.catalog import Z_PREFIX
+from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX, Z_PREFIX
 
 SPEAKER_COLUMN = "speaker"
 # A speaker's standard deviation is floored at this fraction of the corpus
@@ -66,7 +77,8 @@ def normalize_by_speaker(
     min_clips: int = 5,
     fallback: CorpusStats | None = None,
 ) -> pd.DataFrame:
-    """Z-score ``columns`` per speaker; returns ``z.<column>`` columns on the frame's index.
+    """Z-score ``columns`` per speaker; returns ``z.<column>`` columns, then the ``spread.`` columns
+    (NaN for rows without their own baseline), on the frame's index.
 
     Raises:
         ConfigError: ``min_clips`` is below 2, or ``fallback`` lacks some columns.
@@ -95,7 +107,79 @@ def normalize_by_speaker(
                 std[rows] = np.nan_to_num(np.nanstd(values[rows], axis=0, ddof=1))
     floor = np.maximum(STD_FLOOR_FRACTION * corpus_std, MIN_STD)
     z = pd.DataFrame((values - mean) / np.maximum(std, floor), index=frame.index, columns=columns)
-    return z.rename(columns=lambda column: Z_PREFIX + column)
+    z = z.rename(columns=lambda column: Z_PREFIX + column)
+    return pd.concat([z, spread_columns(columns, std, own, frame.index)], axis=1)
+
+
+def spread_columns(columns: list[str], std: np.ndarray, own: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """``spread.<column>`` for the :data:`SPREAD_FEATURES` among ``columns``: log of each row's
+    speaker standard deviation, NaN where the row has no baseline of its own (``own`` False)."""
+    present = [column for column in SPREAD_FEATURES if column in columns]
+    positions = [columns.index(column) for column in present]
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.maximum(std[:, positions], MIN_STD))
+    logs[~own] = np.nan
+    return pd.DataFrame(logs, index=index, columns=[SPREAD_PREFIX + column for column in present])
+
+
+def normalize_against_reference(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``z.`` and ``spread.`` columns of every row of ``frame`` read against ``reference`` (raw features
+    of a few ordinary recordings of the same speaker or channel) instead of its own speaker's clips.
+
+    Raises:
+        ConfigError: the reference has fewer than 2 rows.
+    """
+    if len(reference) < 2:
+        raise ConfigError(
+            f"a reference needs at least 2 usable recordings, got {len(reference)}; add ordinary recordings "
+            "of the speaker or channel"
+        )
+    stats = CorpusStats.from_frame(reference, columns)
+    z = normalize_by_speaker(frame.drop(columns=SPEAKER_COLUMN, errors="ignore"), columns, fallback=stats)
+    z = z[[Z_PREFIX + column for column in columns]]
+    std = np.tile(pd.Series(stats.std)[columns].to_numpy(dtype=np.float64), (len(frame), 1))
+    return pd.concat([z, spread_columns(columns, std, np.ones(len(frame), dtype=bool), frame.index)], axis=1)
+
+
+def spread_names(columns: list[str]) -> list[str]:
+    """The ``spread.`` columns that normalising ``columns`` adds."""
+    return [SPREAD_PREFIX + column for column in SPREAD_FEATURES if column in columns]
+
+
+def composition_copies(
+    frame: pd.DataFrame, columns: list[str], calm_shares: tuple[float, ...], seed: int, min_clips: int = 5
+) -> pd.DataFrame:
+    """Labelled training rows read as speakers whose clips hold other calm shares.
+
+    For every speaker and share, the clips of the class group that the share
+    makes scarcer are drawn (seeded) from — aroused clips for a share above
+    the speaker's own, calm ones below it — and the rest kept, until calm
+    makes up ``share`` of the subset; the subset is z-scored (and its spread
+    taken) on its own, as a new speaker with that mix would be. Speaker ids
+    stay, so speaker-grouped folds keep a speaker's copies together. Subsets
+    under ``min_clips`` clips are left out.
+    """
+    rng = np.random.default_rng(seed)
+    labels = frame["label"].astype(str).to_numpy()
+    speakers = frame[SPEAKER_COLUMN].astype(str).to_numpy()
+    copies = []
+    for speaker in pd.unique(speakers):
+        rows = np.flatnonzero(speakers == speaker)
+        calm, aroused = rows[labels[rows] == "calm"], rows[labels[rows] != "calm"]
+        for share in calm_shares:
+            if share >= len(calm) / len(rows):
+                n_aroused = min(len(aroused), int(round(len(calm) * (1 - share) / share)))
+                chosen = np.concatenate([calm, rng.choice(aroused, n_aroused, replace=False)])
+            else:
+                n_calm = min(len(calm), int(round(len(aroused) * share / (1 - share))))
+                chosen = np.concatenate([aroused, rng.choice(calm, n_calm, replace=False)])
+            chosen = np.sort(chosen)
+            if len(chosen) < min_clips:
+                continue
+            subset = frame.iloc[chosen]
+            normalised = normalize_by_speaker(subset, columns, min_clips=min_clips)
+            copies.append(pd.concat([subset.drop(columns=list(normalised.columns), errors="ignore"), normalised], axis=1))
+    return pd.concat(copies, ignore_index=True) if copies else frame.iloc[:0]
 
 
 def has_speaker_baseline(frame: pd.DataFrame, min_clips: int) -> pd.Series:

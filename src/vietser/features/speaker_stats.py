@@ -19,7 +19,7 @@ import pandas as pd
 
 from vietser.errors import ConfigError
 from vietser.features.catalog import Z_PREFIX
-from vietser.features.normalize import MIN_STD, SPEAKER_COLUMN, STD_FLOOR_FRACTION, CorpusStats
+from vietser.features.normalize import MIN_STD, SPEAKER_COLUMN, STD_FLOOR_FRACTION, CorpusStats, spread_columns
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class SpeakerMoments:
         )
 
     def zscores(self, frame: pd.DataFrame, min_clips: int, fallback: CorpusStats | None = None) -> pd.DataFrame:
-        """``z.<column>`` columns for a batch of rows, on the batch's index.
+        """``z.<column>`` and ``spread.`` columns for a batch of rows, on the batch's index.
 
         Raises:
             ConfigError: ``min_clips`` is below 2, or ``fallback`` lacks some columns.
@@ -100,13 +100,15 @@ class SpeakerMoments:
         corpus_std = np.where(np.isnan(corpus_std), 0.0, corpus_std)
         mean = np.tile(corpus_mean, (len(frame), 1))
         std = np.tile(corpus_std, (len(frame), 1))
+        has_own = np.zeros(len(frame), dtype=bool)
         for row, key in enumerate(_speaker_keys(frame)):
             own = self.speakers.get(key) if key is not None else None
             if own is not None and own.count >= min_clips:
-                mean[row], std[row] = own.mean, own.std()
+                mean[row], std[row], has_own[row] = own.mean, own.std(), True
         floor = np.maximum(STD_FLOOR_FRACTION * corpus_std, MIN_STD)
         z = (frame[self.columns].to_numpy(dtype=np.float64) - mean) / np.maximum(std, floor)
-        return pd.DataFrame(z, index=frame.index, columns=[Z_PREFIX + column for column in self.columns])
+        z_frame = pd.DataFrame(z, index=frame.index, columns=[Z_PREFIX + column for column in self.columns])
+        return pd.concat([z_frame, spread_columns(self.columns, std, has_own, frame.index)], axis=1)
 
 
 def check_normalization(columns: list[str], min_clips: int, fallback: CorpusStats | None) -> None:

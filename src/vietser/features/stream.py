@@ -41,7 +41,7 @@ from vietser.errors import ConfigError
 from vietser.features.cache import FEATURE_VERSION, FeatureCache, default_cache_dir
 from vietser.features.catalog import DEFAULT_SETS, Z_PREFIX, FeatureSetName
 from vietser.features.extract import features_metadata
-from vietser.features.normalize import CorpusStats
+from vietser.features.normalize import CorpusStats, spread_names
 from vietser.features.raw import (
     ADDED_COLUMNS,
     Backend,
@@ -265,6 +265,7 @@ def _write_table(
 ) -> int:
     """Z-score every part and append it to ``output`` as a row group; return the number of rows."""
     z_fields = [pa.field(Z_PREFIX + column, pa.float64()) for column in moments.columns]
+    z_fields += [pa.field(name, pa.float64()) for name in spread_names(moments.columns)]
     schema = pa.schema(list(raw_schema) + z_fields, metadata=features_metadata(raw_schema.names))
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.tmp")
