@@ -37,6 +37,7 @@ def areas(quick: bool, scale_n: int) -> dict[str, list[str]]:
         "LLM client path": ["benchmarks.llm"],
         "acoustic models": ["benchmarks.acoustic", "--outer-folds", folds, "--models", "logreg", "svm-linear", "svm-rbf"],
         "pipeline": ["benchmarks.pipeline", "--folds", folds],
+        "speech from elsewhere": ["benchmarks.domain", "--folds", folds],
     }
 
 
