@@ -206,6 +206,13 @@ class Predictor:
                 "speaker": [speaker_of(Path(p), speaker_from) for p in paths],
             }
         )
+        return self.predict_manifest(manifest, jobs, progress)
+
+    def predict_manifest(
+        self, manifest: pd.DataFrame, jobs: int = 1, progress: Callable[[int, int], None] | None = None
+    ) -> PredictResult:
+        """Decide every clip of a manifest (``clip_id``, ``path``, ``speaker``; ``label`` kept as the
+        decisions' ``true_label``); unusable clips are skipped and listed, never raised."""
         extracted = extract_features(
             manifest,
             sets=self.config.feature_sets,

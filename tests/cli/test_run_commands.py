@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import pandas as pd
 
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
@@ -107,3 +110,26 @@ def test_demo_runs_end_to_end_on_a_small_corpus(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "pipeline" in result.output and "report" in result.output
     assert (tmp_path / "demo" / "run" / "report.html").is_file()
+
+
+def test_evaluate_on_scores_a_trained_run_on_another_corpus(trained_run: Path, small_demo: Path, tmp_path: Path) -> None:
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    manifest = pd.read_csv(small_demo).drop(columns=["split"]).head(24)
+    manifest["path"] = [str((small_demo.parent / p).resolve()) for p in manifest["path"]]
+    manifest["corpus"] = ["one" if i % 2 else "two" for i in range(len(manifest))]
+    other = tmp_path / "other-corpus.csv"
+    manifest.to_csv(other, index=False)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+    result = CliRunner().invoke(app, ["evaluate", str(run), "--on", str(other)])
+
+    assert result.exit_code == 0, result.output
+    out = run / "transfer" / "other-corpus"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["clips"] == 24 and summary["skipped"] == 0
+    assert set(summary["test"]) == {"acoustic only", "pipeline", "pipeline_vs_acoustic"}
+    assert 0.0 <= summary["test"]["pipeline"]["macro_f1"] <= 1.0
+    assert set(summary["per_corpus"]) == {"one", "two"}
+    lines = (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 24 and all(json.loads(line)["true_label"] for line in lines)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -37,9 +37,9 @@ NOTHING_DECIDED_EXIT = 1
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
 
 
-def print_systems(summary: dict) -> None:
-    """The systems compared on the test split, side by side."""
-    table = Table(title=f"test split — reasoner: {summary['reasoner']}")
+def print_systems(summary: dict, title: str | None = None) -> None:
+    """The systems compared on the test split (or another corpus), side by side."""
+    table = Table(title=title or f"test split — reasoner: {summary['reasoner']}")
     for column in ("system", "accuracy", "UA", "macro-F1", "delegated"):
         table.add_column(column, justify="left" if column == "system" else "right")
     for name, scores in summary["test"].items():
@@ -118,10 +118,42 @@ def evaluate(
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
     llm_prompt_template: LLMPromptTemplateOption = None,
+    on: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A labelled manifest of another corpus: decide and score all of its clips with the trained "
+            "run as it is (train here, test there); writes RUN/transfer/<manifest name>/.",
+        ),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers (with --on).")] = 1,
 ) -> None:
     """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
     with user_errors():
-        _evaluate(run_dir, llm_base_url, llm_model, prompt_templates(llm_system_template, llm_prompt_template))
+        templates = prompt_templates(llm_system_template, llm_prompt_template)
+        if on is None:
+            _evaluate(run_dir, llm_base_url, llm_model, templates)
+        else:
+            _evaluate_on(run_dir, on, jobs, llm_config(llm_base_url, llm_model), templates)
+
+
+def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) -> None:  # noqa: ANN001
+    from vietser.data.manifest import load_manifest
+    from vietser.predict import load_predictor
+    from vietser.rundir import DECISIONS_FILE, write_decisions, write_skipped, write_summary
+    from vietser.transfer import evaluate_on, transfer_dir
+
+    predictor = load_predictor(run_dir, llm, templates)
+    result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
+    out = transfer_dir(run_dir, manifest_path)
+    out.mkdir(parents=True, exist_ok=True)
+    write_decisions(result.decisions, out / DECISIONS_FILE)
+    write_skipped(result.skipped, out)
+    write_summary(result.summary, out)
+    print_systems(result.summary, f"{manifest_path.stem} — reasoner: {result.summary['reasoner']}")
+    console.print(
+        f"{result.summary['clips']} clips decided, {result.summary['skipped']} skipped; "
+        f"out of the training domain: {result.summary['out_of_domain_share']:.0%} → {out}"
+    )
 
 
 def run(

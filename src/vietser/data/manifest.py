@@ -189,7 +189,7 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
     return table.fillna("") if len(table) else table
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, default_split: str | None = None) -> pd.DataFrame:
     reader = _read_csv if _format_of(path) == "csv" else _read_jsonl
     try:
         table = reader(path)
@@ -197,6 +197,8 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ManifestError(f"manifest file not found: {path}") from exc
     if table.empty:
         raise ManifestError(f"{path}: manifest has no rows; add one row per clip.")
+    if default_split is not None and "split" not in table.columns:
+        table["split"] = default_split
     missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
     if missing:
         found = [column for column in table.columns if column != "_row"]
@@ -340,6 +342,7 @@ def load_manifest(
     path: str | Path,
     label_map: LabelMapSpec | None = None,
     check_files: bool = True,
+    default_split: str | None = None,
 ) -> pd.DataFrame:
     """Read and validate a manifest file.
 
@@ -348,6 +351,8 @@ def load_manifest(
         label_map: extra or overriding entries for :data:`DEFAULT_LABEL_MAP`
             in any form :func:`parse_label_map` accepts.
         check_files: also require every audio file to exist.
+        default_split: the split of every row of a manifest without a ``split`` column
+            (e.g. ``"test"`` for a corpus that is only scored on); without it the column is required.
 
     Returns:
         Columns ``clip_id, path, label, speaker, split``, then ``transcript``
@@ -362,7 +367,7 @@ def load_manifest(
             named with their labels when those differ.
     """
     manifest_path = Path(path)
-    table = _read_table(manifest_path)
+    table = _read_table(manifest_path, default_split)
     mapping = {**_DEFAULT_KEYS, **parse_label_map(label_map or {})}
     table, problems = _map_labels(table, mapping)
     if table.empty and not problems:
