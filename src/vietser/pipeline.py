@@ -50,6 +50,7 @@ def reasoning_requests(
             evidence=clip_evidence,
             probabilities=probability_dict(probabilities[i]),
             transcript=_optional(row, "transcript"),
+            out_of_domain=bool((_ood_score(row) or 0.0) > OOD_LIMIT),
         )
         for i, ((_, row), clip_evidence) in enumerate(zip(frame.iterrows(), evidence))
     ]

@@ -17,6 +17,7 @@ class ReasoningRequest(BaseModel):
     evidence: ClipEvidence
     probabilities: dict[str, float]
     transcript: str | None = None
+    out_of_domain: bool = Field(default=False, description="the clip lies outside the acoustic training data")
 
 
 class ReasoningResult(BaseModel):

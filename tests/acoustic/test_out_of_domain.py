@@ -82,3 +82,4 @@ def test_a_mostly_calm_deployment_prior_turns_doubtful_clips_calm(trained) -> No
     np.testing.assert_allclose(with_priors(trained, before, None), before)
     estimated = with_priors(trained, before, "auto")
     np.testing.assert_allclose(estimated.sum(axis=1), 1.0)
+

@@ -230,3 +230,13 @@ def test_every_request_is_answered_in_order() -> None:
 def test_negative_prior_weight_is_rejected() -> None:
     with pytest.raises(ConfigError, match="prior_weight"):
         RuleEngine(default_rulebook(), prior_weight=-1.0)
+
+
+def test_rules_do_not_fire_on_a_clip_outside_the_training_domain() -> None:
+    engine = RuleEngine(default_rulebook())
+    inside = engine.reason([_request(PANIC_Z)])[0]
+    outside = engine.reason([_request(PANIC_Z).model_copy(update={"out_of_domain": True})])[0]
+
+    assert inside.label == "panic" and inside.rules_used
+    assert outside.rules_used == []
+    assert outside.rationale.startswith("Out of the training domain: no rule applies")

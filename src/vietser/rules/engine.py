@@ -179,6 +179,12 @@ def explain(
     return " ".join(parts)
 
 
+OUT_OF_DOMAIN: dict[Language, str] = {
+    "en": "Out of the training domain: no rule applies (flagged for review).",
+    "vi": "Ngoài miền dữ liệu huấn luyện: không áp dụng luật nào (cần người nghe lại).",
+}
+
+
 class RuleEngine:
     """A Reasoner that decides clips with a rulebook on top of the acoustic probabilities.
 
@@ -202,11 +208,14 @@ class RuleEngine:
     def verdict(self, request: ReasoningRequest) -> RuleVerdict:
         """Decide one clip and keep the intermediate results (prior, fired rules, probabilities)."""
         prior, problem = acoustic_prior(request.probabilities)
-        firings = evaluate_rules(self.rulebook, request.evidence)
+        # Rules were fitted on the training clips; far outside them their thresholds mean nothing.
+        firings = [] if request.out_of_domain else evaluate_rules(self.rulebook, request.evidence)
         probabilities = combine_scores(prior, firings, self.prior_weight)
         label = _choose(probabilities, firings)
         confidence = probabilities[label]
         rationale = explain(prior, firings, label, confidence, self.prior_weight, self.language)
+        if request.out_of_domain:
+            rationale = f"{OUT_OF_DOMAIN[self.language]} {rationale}"
         if problem:
             rationale = f"{problem}; uniform prior used instead. {rationale}"
         result = ReasoningResult(
