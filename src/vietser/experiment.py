@@ -20,6 +20,7 @@ from vietser.decision import ClipEvidence, Decision, Route
 from vietser.errors import ConfigError
 from vietser.evaluate import AgreementReport, ReportFiles, agreement_report, compute_metrics, paired_bootstrap
 from vietser.evaluate import write_report
+from vietser.evaluate.sections import domain_section
 from vietser.evidence import ClassProfiles, build_evidence, fit_class_profiles
 from vietser.features.catalog import FEATURE_SETS
 from vietser.features.extract import read_features, write_features
@@ -297,6 +298,7 @@ def evaluate_run(
             refinement.final_rulebook.version: _macro_f1(systems[PIPELINE]),
         }
         extra_sections.append(refinement_section(refinement, test_scores))
+    extra_sections.append(domain_section(systems[PIPELINE]))
     decisions = dev_decisions + systems[PIPELINE]
     rundir.write_decisions(decisions, run_dir / rundir.DECISIONS_FILE)
 
@@ -307,6 +309,10 @@ def evaluate_run(
         "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
         "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
         "n_skipped": rundir.count_skipped(run_dir),
+        "out_of_domain_share": {
+            split: float(np.mean(out_of_domain(view.frame))) if len(view.frame) else 0.0
+            for split, view in (("dev", dev), ("test", test))
+        },
     }
     if isinstance(reasoner, LLMReasoner):
         summary["llm_usage"] = reasoner.usage.model_dump()

@@ -192,3 +192,19 @@ def score_or_none(scored: pd.DataFrame, column: str, metric: str) -> float | Non
 
 def relative_path(path: Path, out_dir: Path) -> str:
     return path.relative_to(out_dir).as_posix()
+
+
+def domain_section(decisions: Sequence[Decision], most: int = 10) -> ReportSection:
+    """How many clips lay outside the acoustic training data, and the farthest of them."""
+    scored = [d for d in decisions if d.ood_score is not None]
+    outside = sorted((d for d in scored if d.out_of_domain), key=lambda d: d.ood_score or 0.0, reverse=True)
+    text = (
+        f"{len(outside)} of {len(scored)} clips ({format_share(len(outside) / max(len(scored), 1))}) lie outside the "
+        "acoustic training data (out-of-domain score above 1, where 1 is the training clips' 99th percentile). Their "
+        "probabilities are pulled towards the training prior, they go to the reasoner without rules, and they wait in "
+        "the review queue: a score here says the model has not heard speech like this, not what it is."
+    )
+    rows = [[d.clip_id, f"{d.ood_score:.2f}", d.label, d.true_label or "—"] for d in outside[:most]]
+    return ReportSection(
+        title="Domain", text=text, columns=["clip", "out-of-domain score", "decided", "truth"], rows=rows
+    )
