@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
 
 from tests.conftest import ToneWriter
 from vietser.data.channel import (
@@ -14,6 +16,7 @@ from vietser.data.channel import (
     a_law,
     add_noise,
     apply_channel,
+    channel_copies,
     mu_law,
     telephone,
 )
@@ -75,11 +78,6 @@ def test_an_unknown_channel_is_refused() -> None:
 
 
 def test_channel_copies_are_written_once_for_training_clips_only(tmp_path: Path, write_tone: ToneWriter) -> None:
-    import pandas as pd
-    import soundfile as sf
-
-    from vietser.data.channel import channel_copies
-
     paths = [write_tone(f"clip{i}.wav", f0=200 + 40 * i, duration_s=1.0) for i in range(3)]
     (tmp_path / "broken.wav").write_bytes(b"not audio")
     manifest = pd.DataFrame(
