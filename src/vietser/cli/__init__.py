@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vietser.cli import data_commands, demo_command, refine_commands, rules_commands, run_commands
+from vietser.cli import adapt_command, data_commands, demo_command, refine_commands, rules_commands, run_commands
 
 app = typer.Typer(
     name="vietser",
@@ -17,5 +17,6 @@ run_commands.register(app)
 demo_command.register(app)
 rules_commands.register(app)
 refine_commands.register(app)
+adapt_command.register(app)
 
 __all__ = ["app"]
