@@ -30,6 +30,10 @@ def test_run_on_a_manifest_writes_decisions_report_and_prints_systems(small_demo
     assert result.exit_code == 0, result.output
     assert "acoustic only" in result.output and "rules only" in result.output
     assert (out / "decisions.jsonl").is_file() and (out / "report.html").is_file()
+    features = pd.read_parquet(out / "features.parquet", columns=["speaker", "split"])
+    copies = features[features["speaker"].str.endswith("@telephone")]
+    assert len(copies) == (features["split"] == "train").sum() / 2  # every training clip once more, by phone
+    assert set(copies["split"]) == {"train"}
 
 
 def test_train_then_evaluate_with_another_model(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001
