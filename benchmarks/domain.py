@@ -55,7 +55,7 @@ from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
 from vietser.features.extract import extract_features
 from vietser.experiment import with_priors
 from vietser.features.normalize import CorpusStats, normalize_against_reference, normalize_by_speaker
-from vietser.features.raw import is_feature_column
+from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 from vietser.pipeline import OOD_LIMIT
 
@@ -130,7 +130,7 @@ def raw_features(manifest: pd.DataFrame, jobs: int) -> pd.DataFrame:
 
 
 def with_z(frame: pd.DataFrame, spread: bool, fallback: CorpusStats | None = None) -> pd.DataFrame:
-    columns = [c for c in frame.columns if is_feature_column(c)]
+    columns = raw_feature_columns(frame)
     normalised = normalize_by_speaker(frame, columns, min_clips=5, fallback=fallback)
     if not spread:
         normalised = normalised[[c for c in normalised.columns if not c.startswith(SPREAD_PREFIX)]]
@@ -146,7 +146,7 @@ class Fitted:
 
     def __init__(self, train: pd.DataFrame, system: System, extra: pd.DataFrame | None = None) -> None:
         self.spread = system.spread
-        columns = [c for c in train.columns if is_feature_column(c)]
+        columns = raw_feature_columns(train)
         self.stats = CorpusStats.from_frame(train, columns)
         rows = pd.concat([with_z(train, self.spread), extra], ignore_index=True)
         with warnings.catch_warnings():
@@ -162,7 +162,7 @@ class Fitted:
         return float(np.mean(self.model.ood_scores(with_z(frame, self.spread, self.stats)) > OOD_LIMIT))
 
     def against_reference(self, frame: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
-        columns = [c for c in frame.columns if is_feature_column(c)]
+        columns = raw_feature_columns(frame)
         normalised = normalize_against_reference(frame, reference, columns)
         if not self.spread:
             normalised = normalised[[c for c in normalised.columns if not c.startswith(SPREAD_PREFIX)]]

@@ -28,12 +28,11 @@ from vietser.acoustic import load_model, save_model, train_acoustic
 from vietser.config import read_run_config
 from vietser.errors import ConfigError
 from vietser.evidence import fit_class_profiles
-from vietser.experiment import raw_feature_columns
 from vietser.features.extract import SkippedClip, extract_features, read_features
 from vietser.features.normalize import CorpusStats
+from vietser.features.raw import raw_feature_columns
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 
-ADAPTATION_FILE = "adaptation.json"
 DEFAULT_WEIGHT = 5
 
 
@@ -85,8 +84,6 @@ def adapt_run(
             raise ConfigError(f"the target audio gives {len(extracted.frame)} usable clip(s); give at least 2")
         stats = CorpusStats.from_frame(extracted.frame, raw_feature_columns(extracted.frame))
         n_reference = len(extracted.frame)
-    features = read_features(source / rundir.FEATURES_FILE)
-    pool = features[features["split"].isin(["train", "dev"])].assign(split="train")
     n_labelled = 0
     if labels is not None:
         extracted = extract_features(
@@ -95,6 +92,8 @@ def adapt_run(
         skipped += extracted.skipped
         labelled = extracted.frame.assign(split="train")
         n_labelled = len(labelled)
+        features = read_features(source / rundir.FEATURES_FILE)
+        pool = features[features["split"].isin(["train", "dev"])].assign(split="train")
         pool = pd.concat([pool, *[labelled] * weight], ignore_index=True)
     shutil.copytree(source, target)
     if labels is not None:
@@ -106,5 +105,5 @@ def adapt_run(
     save_model(model, target / final.relative_to(source))
     update_checksums(target, [name for name in TRAINED_FILES if (target / name).is_file()])
     record = {"source": str(source.resolve()), "labelled_clips": n_labelled, "weight": weight, "reference_clips": n_reference}
-    (target / ADAPTATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (target / rundir.ADAPTATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return AdaptationResult(target, n_labelled, n_reference, skipped)

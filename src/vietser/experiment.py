@@ -22,8 +22,8 @@ from vietser.evaluate import AgreementReport, ReportFiles, agreement_report, com
 from vietser.evaluate import write_report
 from vietser.evaluate.sections import domain_section
 from vietser.evidence import ClassProfiles, build_evidence, fit_class_profiles
-from vietser.features.catalog import FEATURE_SETS
 from vietser.features.extract import read_features, write_features
+from vietser.features.raw import raw_feature_columns
 from vietser.features.normalize import CorpusStats
 from vietser.integrity import TRAINED_FILES, record_training, update_checksums, verify_checksums
 from vietser.llm.client import LLMConfig, PromptTemplates
@@ -39,6 +39,7 @@ from vietser.rules.rulebook import Rulebook, default_rulebook, load_rulebook, sa
 from vietser import rundir
 
 PIPELINE = "pipeline"
+ACOUSTIC_ONLY = "acoustic only"
 
 
 @dataclass
@@ -64,10 +65,6 @@ class EvaluationResult:
     router: Router
     report: ReportFiles
     summary: dict
-
-
-def raw_feature_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if str(c).split(".", 1)[0] in FEATURE_SETS]
 
 
 def check_splits(features: pd.DataFrame) -> None:
@@ -198,7 +195,7 @@ def compare_systems(
     acoustic = acoustic_decisions(test.frame, test.probabilities, test.evidence, test.confidence, routes)
     reasoned = every_clip_to(test, results)
     kept = [Route.CONFIDENT] * len(test.frame)
-    systems = {"acoustic only": acoustic_decisions(test.frame, test.probabilities, test.evidence, test.confidence, kept)}
+    systems = {ACOUSTIC_ONLY: acoustic_decisions(test.frame, test.probabilities, test.evidence, test.confidence, kept)}
     systems["rules only"] = (
         every_clip_to(test, reason_every_clip(test, RuleEngine(rulebook, prior_weight=0.0)))
     )
@@ -233,7 +230,7 @@ def system_summary(systems: dict[str, list[Decision]], n_bootstrap: int, seed: i
         }
     gain = paired_bootstrap(
         truth,
-        [d.label for d in systems["acoustic only"]],
+        [d.label for d in systems[ACOUSTIC_ONLY]],
         [d.label for d in systems[PIPELINE]],
         "macro_f1",
         n=n_bootstrap,

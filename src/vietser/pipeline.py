@@ -37,6 +37,10 @@ def _ood_score(row: pd.Series) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
+def _beyond_limit(score: float | None) -> bool:
+    return score is not None and score > OOD_LIMIT
+
+
 def probability_dict(probabilities: np.ndarray) -> dict[str, float]:
     return {name: float(p) for name, p in zip(CLASSES, probabilities)}
 
@@ -50,7 +54,7 @@ def reasoning_requests(
             evidence=clip_evidence,
             probabilities=probability_dict(probabilities[i]),
             transcript=_optional(row, "transcript"),
-            out_of_domain=bool((_ood_score(row) or 0.0) > OOD_LIMIT),
+            out_of_domain=_beyond_limit(_ood_score(row)),
         )
         for i, ((_, row), clip_evidence) in enumerate(zip(frame.iterrows(), evidence))
     ]
@@ -67,6 +71,7 @@ def acoustic_decisions(
     decisions = []
     for i, (_, row) in enumerate(frame.iterrows()):
         label = CLASSES[int(np.argmax(probabilities[i]))]
+        ood_score = _ood_score(row)
         decisions.append(
             Decision(
                 clip_id=str(row["clip_id"]),
@@ -82,8 +87,8 @@ def acoustic_decisions(
                 reasoner="acoustic",
                 evidence=evidence[i].cues,
                 rationale=f"acoustic model: P({label}) = {probabilities[i].max():.2f}",
-                ood_score=_ood_score(row),
-                out_of_domain=bool((_ood_score(row) or 0.0) > OOD_LIMIT),
+                ood_score=ood_score,
+                out_of_domain=_beyond_limit(ood_score),
             )
         )
     return decisions

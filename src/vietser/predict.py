@@ -23,9 +23,8 @@ from vietser.errors import ConfigError, FeatureError
 from vietser.experiment import make_reasoner, split_view
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.evidence import REFERENCE_COLUMN
-from vietser.features.catalog import Z_PREFIX
 from vietser.features.normalize import CorpusStats, normalize_against_reference
-from vietser.features.raw import is_feature_column
+from vietser.features.raw import raw_feature_columns
 from vietser.integrity import DECIDING_FILES, verify_checksums
 from vietser.llm.client import LLMConfig, PromptTemplates
 from vietser.pipeline import decide, out_of_domain
@@ -231,8 +230,7 @@ class Predictor:
 
     def _against_reference(self, frame: pd.DataFrame) -> pd.DataFrame:
         assert self.reference is not None
-        columns = [c for c in frame.columns if is_feature_column(c) and not c.startswith(Z_PREFIX)]
-        normalised = normalize_against_reference(frame, self.reference, columns)
+        normalised = normalize_against_reference(frame, self.reference, raw_feature_columns(frame))
         kept = frame.drop(columns=[c for c in frame.columns if c in normalised.columns])
         return pd.concat([kept, normalised], axis=1).assign(**{REFERENCE_COLUMN: True})
 

@@ -23,6 +23,8 @@ SUMMARY_FILE = "summary.json"
 REFINEMENT_FILE = "refinement.json"
 SKIPPED_FILE = "skipped.csv"
 FINAL_MODEL_DIR = "final-model"
+TRANSFER_DIR = "transfer"  # vietser evaluate --on: one folder per other corpus
+ADAPTATION_FILE = "adaptation.json"  # vietser adapt: what an adapted run learned from
 CHECKSUMS_FILE = "checksums.json"
 MANIFEST_COLUMNS = ("path", "label", "speaker", "split", "transcript")
 

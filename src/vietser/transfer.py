@@ -18,12 +18,11 @@ import pandas as pd
 
 from vietser.decision import Decision, Route
 from vietser.evaluate import compute_metrics
-from vietser.experiment import PIPELINE, system_summary
+from vietser import rundir
+from vietser.experiment import ACOUSTIC_ONLY, PIPELINE, system_summary
 from vietser.features.extract import SkippedClip
 from vietser.labels import CLASSES
 from vietser.predict import Predictor
-
-ACOUSTIC_ONLY = "acoustic only"
 
 
 @dataclass
@@ -61,4 +60,4 @@ def evaluate_on(predictor: Predictor, manifest: pd.DataFrame, name: str, jobs: i
 
 def transfer_dir(run_dir: Path, manifest_path: Path) -> Path:
     """Where ``vietser evaluate RUN --on MANIFEST`` writes: ``RUN/transfer/<manifest name>/``."""
-    return run_dir / "transfer" / manifest_path.stem
+    return run_dir / rundir.TRANSFER_DIR / manifest_path.stem

@@ -29,9 +29,9 @@ from vietser.acoustic.domain import TrainingDomain, temper
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline, feature_columns
 from vietser.errors import ModelError
-from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
+from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import composition_copies
-from vietser.features.raw import is_feature_column
+from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 
 ECE_BINS = 10
@@ -340,8 +340,7 @@ def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray
 def _with_composition_copies(train: pd.DataFrame, config: AcousticConfig) -> pd.DataFrame:
     if config.normalisation is not Normalisation.SPEAKER or not config.calm_shares:
         return train
-    raw = [column for column in train.columns if is_feature_column(column) and not column.startswith(Z_PREFIX)]
-    copies = composition_copies(train, raw, config.calm_shares, config.seed)
+    copies = composition_copies(train, raw_feature_columns(train), config.calm_shares, config.seed)
     return pd.concat([train, copies[train.columns]], ignore_index=True)
 
 

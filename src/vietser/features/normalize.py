@@ -114,12 +114,16 @@ def normalize_by_speaker(
 def spread_columns(columns: list[str], std: np.ndarray, own: np.ndarray, index: pd.Index) -> pd.DataFrame:
     """``spread.<column>`` for the :data:`SPREAD_FEATURES` among ``columns``: log of each row's
     speaker standard deviation, NaN where the row has no baseline of its own (``own`` False)."""
-    present = [column for column in SPREAD_FEATURES if column in columns]
+    present = _spread_sources(columns)
     positions = [columns.index(column) for column in present]
     with np.errstate(divide="ignore"):
         logs = np.log(np.maximum(std[:, positions], MIN_STD))
     logs[~own] = np.nan
     return pd.DataFrame(logs, index=index, columns=[SPREAD_PREFIX + column for column in present])
+
+
+def _spread_sources(columns: list[str]) -> list[str]:
+    return [column for column in SPREAD_FEATURES if column in columns]
 
 
 def normalize_against_reference(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -143,7 +147,7 @@ def normalize_against_reference(frame: pd.DataFrame, reference: pd.DataFrame, co
 
 def spread_names(columns: list[str]) -> list[str]:
     """The ``spread.`` columns that normalising ``columns`` adds."""
-    return [SPREAD_PREFIX + column for column in SPREAD_FEATURES if column in columns]
+    return [SPREAD_PREFIX + column for column in _spread_sources(columns)]
 
 
 def composition_copies(

@@ -93,6 +93,11 @@ def feature_columns(sets: tuple[str, ...]) -> list[str]:
     return [column for name in sets for column in feature_set_columns(name)]
 
 
+def raw_feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The raw feature columns of a table (not their ``z.`` or ``spread.`` counterparts), in table order."""
+    return [c for c in frame.columns if str(c).split(".", 1)[0] in FEATURE_SETS]
+
+
 def is_feature_column(column: str) -> bool:
     """True for raw and ``z.`` feature columns (of any set)."""
     return column.startswith(tuple(f"{prefix}{name}." for prefix in ("", Z_PREFIX) for name in FEATURE_SETS))
