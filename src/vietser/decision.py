@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Route(str, Enum):
@@ -77,3 +77,19 @@ class Decision(BaseModel):
         description="ood_score above 1: outside what the model was trained on. Its probabilities are tempered "
         "towards the training prior and it goes to the reasoner (and the review queue)",
     )
+    call_id: str | None = Field(default=None, description="the call this segment was cut from (`predict --segments`)")
+    channel: str | None = Field(default=None, description="the call's speaker: a channel name, e.g. 'agent'")
+    start_s: float | None = Field(default=None, description="segment start in the call, seconds")
+    end_s: float | None = Field(default=None, description="segment end in the call, seconds")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_segment(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """A clip's Decision serialises as before segments existed: segment fields only when set."""
+        data = handler(self)
+        for name in SEGMENT_FIELDS:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
+
+
+SEGMENT_FIELDS: tuple[str, ...] = ("call_id", "channel", "start_s", "end_s")
