@@ -360,3 +360,19 @@ def test_a_symlinked_folder_with_the_same_labels_is_a_duplicate(audio_dir: Path)
     rows = [row("audio/c0.wav", "panic"), row("mirror/c0.wav", "fear")]
     message = error_message(write_csv(audio_dir / "manifest.csv", rows))
     assert "duplicate clip(s): row 1 ('audio/c0.wav') and row 2 ('mirror/c0.wav')" in message
+
+
+def test_a_speaker_id_two_corpora_use_names_two_speakers(audio_dir: Path) -> None:
+    rows = [
+        row("audio/c0.wav", speaker="03", split="train", corpus="ravdess"),
+        row("audio/c1.wav", speaker="03", split="test", corpus="emodb"),
+        row("audio/c2.wav", speaker="07", split="train", corpus="emodb"),
+    ]
+    frame = load_manifest(write_csv(audio_dir / "manifest.csv", rows))
+    assert frame["speaker"].tolist() == ["ravdess/03", "emodb/03", "07"]
+    assert frame["corpus"].tolist() == ["ravdess", "emodb", "emodb"]
+
+
+def test_an_empty_corpus_cell_is_reported_by_row(audio_dir: Path) -> None:
+    rows = [row("audio/c0.wav", corpus="ravdess"), row("audio/c1.wav", corpus=" ")]
+    assert "empty corpus in row(s) 2" in error_message(write_csv(audio_dir / "manifest.csv", rows))

@@ -6,6 +6,7 @@ import pytest
 
 from vietser.errors import ConfigError
 from vietser.features.normalize import CorpusStats, normalize_by_speaker
+from vietser.features.speaker_stats import SpeakerMoments
 
 COLUMNS = ["prosody.f0_mean_st", "prosody.speech_rate"]
 
@@ -105,3 +106,31 @@ def test_corpus_stats_round_trip_through_json() -> None:
 def test_invalid_corpus_stats_json_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="invalid corpus statistics"):
         CorpusStats.from_json('{"mean": {}}')
+
+
+def _two_corpora() -> pd.DataFrame:
+    """Corpus x: speakers a, b and c (2 clips) around pitch 30; corpus y: speaker d (2 clips) around 45."""
+    frame = _frame().assign(corpus="x")
+    rng = np.random.default_rng(2)
+    far = pd.DataFrame(
+        {"speaker": "d", "corpus": "y", COLUMNS[0]: 45 + rng.normal(0, 1.5, 2), COLUMNS[1]: 6 + rng.normal(0, 0.5, 2)}
+    )
+    return pd.concat([frame, far], ignore_index=True)
+
+
+def test_a_speaker_without_baseline_is_read_against_its_own_corpus() -> None:
+    frame = _two_corpora()
+    z = normalize_by_speaker(frame, COLUMNS, min_clips=5)
+    for corpus, speaker in (("x", "c"), ("y", "d")):
+        values = frame.loc[frame["corpus"] == corpus, COLUMNS]
+        rows = frame["speaker"] == speaker
+        expected = (frame.loc[rows, COLUMNS] - values.mean()) / values.std()
+        assert np.allclose(z[rows].to_numpy(), expected.to_numpy())
+
+
+def test_streamed_moments_read_each_corpus_against_itself_as_the_whole_table_does() -> None:
+    frame = _two_corpora().sample(frac=1.0, random_state=0)
+    moments = SpeakerMoments(COLUMNS)
+    for start in range(0, len(frame), 4):
+        moments.add(frame.iloc[start : start + 4])
+    pd.testing.assert_frame_equal(moments.zscores(frame, 5), normalize_by_speaker(frame, COLUMNS), check_exact=False)

@@ -1,8 +1,12 @@
 """Manifests: one row per clip with its audio path, label, speaker and split.
 
 A manifest file is CSV or JSON Lines (chosen by suffix) with the columns
-``path, label, speaker, split`` and optionally ``transcript`` and
-``annotator_<name>``. Relative paths resolve against the manifest's folder.
+``path, label, speaker, split`` and optionally ``transcript``,
+``annotator_<name>`` and ``corpus``. Relative paths resolve against the manifest's folder.
+A manifest pooling several corpora names each row's corpus: speakers are then
+normalised against their own corpus where they have no baseline of their own,
+and a speaker id used by two corpora (``03`` of one corpus and ``03`` of
+another are different people) becomes ``<corpus>/<speaker>``.
 Labels are mapped onto calm / angry / panic by a label mapping that extends
 :data:`DEFAULT_LABEL_MAP`; a label mapped to ``None`` leaves its rows out.
 
@@ -29,6 +33,7 @@ from vietser.labels import CLASSES, SPLITS, VIETNAMESE_NAMES
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split")
 ANNOTATOR_PREFIX = "annotator_"
+CORPUS_COLUMN = "corpus"
 MAX_LISTED = 10
 
 LabelMapSpec = Mapping[str, str | None] | str | Path | Sequence[str]
@@ -253,6 +258,21 @@ def _check_cells(table: pd.DataFrame) -> list[str]:
     return problems
 
 
+def _qualify_shared_speakers(table: pd.DataFrame) -> list[str]:
+    """Name every speaker id that two corpora use ``<corpus>/<speaker>``; returns the empty-corpus problems."""
+    if CORPUS_COLUMN not in table.columns:
+        return []
+    table[CORPUS_COLUMN] = table[CORPUS_COLUMN].map(speaker_id)
+    empty = table[CORPUS_COLUMN] == ""
+    if empty.any():
+        rows = _listing([str(row) for row in table.loc[empty, "_row"]])
+        return [f"empty corpus in row(s) {rows}; name the corpus of every row, or drop the column for one corpus."]
+    corpora = table.groupby("speaker")[CORPUS_COLUMN].nunique()
+    shared = table["speaker"].isin(corpora.index[corpora > 1]) & (table["speaker"] != "")
+    table.loc[shared, "speaker"] = table.loc[shared, CORPUS_COLUMN] + "/" + table.loc[shared, "speaker"]
+    return []
+
+
 def _check_files(table: pd.DataFrame) -> list[str]:
     missing = (table["path"] != "") & ~table["path"].map(os.path.isfile)
     if not missing.any():
@@ -374,6 +394,7 @@ def load_manifest(
         raise ManifestError(f"{manifest_path}: the label mapping leaves no rows; map at least one label to a class.")
     folder = Path(os.path.abspath(manifest_path.parent))
     table["speaker"] = table["speaker"].map(speaker_id)
+    problems += _qualify_shared_speakers(table)
     table["clip_id"] = [_clip_id(raw) for raw in table["path"]]
     table["path"] = [_absolute(raw, folder) if raw.strip() else "" for raw in table["path"]]
     problems += _map_annotators(table, mapping)

@@ -8,7 +8,8 @@ whatever the emotion.
 
 A speaker with fewer than ``min_clips`` clips (or no speaker id) has no
 reliable baseline and is scored against corpus statistics: those of the
-frame itself, or ``fallback`` (for example the training corpus' statistics
+frame itself — of the row's own corpus when a ``corpus`` column pools
+several — or ``fallback`` (for example the training corpus' statistics
 stored with a model, when classifying new recordings).
 
 A baseline taken over all of a speaker's clips depends on what the clips
@@ -35,6 +36,7 @@ from vietser.errors import ConfigError
 from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX, Z_PREFIX
 
 SPEAKER_COLUMN = "speaker"
+CORPUS_COLUMN = "corpus"
 # A speaker's standard deviation is floored at this fraction of the corpus
 # one: a few near-identical clips must not turn small differences into huge z.
 STD_FLOOR_FRACTION = 0.1
@@ -85,17 +87,16 @@ def normalize_by_speaker(
     """
     if min_clips < 2:
         raise ConfigError(f"min_clips is {min_clips}; a speaker baseline needs at least 2 clips")
-    corpus = fallback if fallback is not None else CorpusStats.from_frame(frame, columns)
-    missing = [column for column in columns if column not in corpus.mean or column not in corpus.std]
-    if missing:
-        raise ConfigError(
-            f"fallback statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; "
-            "use statistics computed on the same feature sets"
-        )
+    if fallback is not None:
+        missing = [column for column in columns if column not in fallback.mean or column not in fallback.std]
+        if missing:
+            raise ConfigError(
+                f"fallback statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; "
+                "use statistics computed on the same feature sets"
+            )
     values = frame[columns].to_numpy(dtype=np.float64)
-    corpus_std = pd.Series(corpus.std)[columns].fillna(0.0).to_numpy()
-    mean = np.tile(pd.Series(corpus.mean)[columns].to_numpy(), (len(frame), 1))
-    std = np.tile(corpus_std, (len(frame), 1))
+    mean, corpus_std = _corpus_moments(frame, columns, fallback)
+    std = corpus_std.copy()
     own = has_speaker_baseline(frame, min_clips).to_numpy()
     if own.any():
         speakers = frame[SPEAKER_COLUMN].to_numpy()
@@ -109,6 +110,24 @@ def normalize_by_speaker(
     z = pd.DataFrame((values - mean) / np.maximum(std, floor), index=frame.index, columns=columns)
     z = z.rename(columns=lambda column: Z_PREFIX + column)
     return pd.concat([z, spread_columns(columns, std, own, frame.index)], axis=1)
+
+
+def _corpus_moments(
+    frame: pd.DataFrame, columns: list[str], fallback: CorpusStats | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's corpus mean and standard deviation: ``fallback``'s, else those of the row's corpus
+    (the whole frame when it has no ``corpus`` column)."""
+    mean = np.empty((len(frame), len(columns)))
+    std = np.empty((len(frame), len(columns)))
+    groups = [np.ones(len(frame), dtype=bool)]
+    if fallback is None and CORPUS_COLUMN in frame.columns:
+        corpora = frame[CORPUS_COLUMN].astype(str).to_numpy()
+        groups = [corpora == corpus for corpus in pd.unique(corpora)]
+    for rows in groups:
+        stats = fallback if fallback is not None else CorpusStats.from_frame(frame[rows], columns)
+        mean[rows] = pd.Series(stats.mean)[columns].to_numpy(dtype=np.float64)
+        std[rows] = pd.Series(stats.std)[columns].fillna(0.0).to_numpy(dtype=np.float64)
+    return mean, std
 
 
 def spread_columns(columns: list[str], std: np.ndarray, own: np.ndarray, index: pd.Index) -> pd.DataFrame:

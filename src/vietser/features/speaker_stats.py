@@ -7,7 +7,8 @@ would cancel), so memory grows with speakers x columns, never with clips.
 :meth:`SpeakerMoments.zscores` then scores any batch exactly as
 :func:`vietser.features.normalize.normalize_by_speaker` scores the whole
 table: own baseline for speakers with at least ``min_clips`` clips, corpus
-(or fallback) statistics otherwise, the same standard-deviation floor.
+(or fallback) statistics otherwise — each row's own corpus where a ``corpus``
+column pools several — the same standard-deviation floor.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import pandas as pd
 
 from vietser.errors import ConfigError
 from vietser.features.catalog import Z_PREFIX
-from vietser.features.normalize import MIN_STD, SPEAKER_COLUMN, STD_FLOOR_FRACTION, CorpusStats, spread_columns
+from vietser.features.normalize import (
+    CORPUS_COLUMN,
+    MIN_STD,
+    SPEAKER_COLUMN,
+    STD_FLOOR_FRACTION,
+    CorpusStats,
+    spread_columns,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class SpeakerMoments:
     def __init__(self, columns: list[str]) -> None:
         self.columns = list(columns)
         self.speakers: dict[str, Moments] = {}
+        self.corpora: dict[str, Moments] = {}
         self._unknown: Moments | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
@@ -73,10 +82,18 @@ class SpeakerMoments:
             else:
                 known = self.speakers.get(key)
                 self.speakers[key] = rows if known is None else known.merge(rows)
+        if CORPUS_COLUMN in frame.columns:
+            corpora = frame[CORPUS_COLUMN].astype(str).to_numpy()
+            for corpus in pd.unique(corpora):
+                rows = Moments.of(values[corpora == corpus])
+                known = self.corpora.get(corpus)
+                self.corpora[corpus] = rows if known is None else known.merge(rows)
 
     def corpus(self) -> CorpusStats:
         """Statistics over every row added, as :meth:`CorpusStats.from_frame` gives on the whole table."""
-        groups = [*self.speakers.values(), *([self._unknown] if self._unknown is not None else [])]
+        return self._stats([*self.speakers.values(), *([self._unknown] if self._unknown is not None else [])])
+
+    def _stats(self, groups: list[Moments]) -> CorpusStats:
         if not groups:
             nan = dict.fromkeys(self.columns, float("nan"))
             return CorpusStats(mean=nan, std=dict.fromkeys(self.columns, 0.0))
@@ -87,6 +104,20 @@ class SpeakerMoments:
             mean=dict(zip(self.columns, total.mean.tolist())), std=dict(zip(self.columns, total.std().tolist()))
         )
 
+    def _corpus_moments(self, frame: pd.DataFrame, fallback: CorpusStats | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's corpus mean and standard deviation, as ``normalize._corpus_moments`` gives them."""
+        per_row = fallback is None and CORPUS_COLUMN in frame.columns and self.corpora
+        corpora = frame[CORPUS_COLUMN].astype(str).to_numpy() if per_row else np.full(len(frame), "")
+        whole = fallback if fallback is not None else self.corpus()
+        mean = np.empty((len(frame), len(self.columns)))
+        std = np.empty((len(frame), len(self.columns)))
+        for corpus in pd.unique(corpora):
+            stats = self._stats([self.corpora[corpus]]) if per_row and corpus in self.corpora else whole
+            rows = corpora == corpus
+            mean[rows] = np.array([stats.mean[column] for column in self.columns], dtype=np.float64)
+            std[rows] = np.nan_to_num(np.array([stats.std[column] for column in self.columns], dtype=np.float64))
+        return mean, std
+
     def zscores(self, frame: pd.DataFrame, min_clips: int, fallback: CorpusStats | None = None) -> pd.DataFrame:
         """``z.<column>`` and ``spread.`` columns for a batch of rows, on the batch's index.
 
@@ -94,12 +125,8 @@ class SpeakerMoments:
             ConfigError: ``min_clips`` is below 2, or ``fallback`` lacks some columns.
         """
         check_normalization(self.columns, min_clips, fallback)
-        corpus = fallback if fallback is not None else self.corpus()
-        corpus_mean = np.array([corpus.mean[column] for column in self.columns], dtype=np.float64)
-        corpus_std = np.array([corpus.std[column] for column in self.columns], dtype=np.float64)
-        corpus_std = np.where(np.isnan(corpus_std), 0.0, corpus_std)
-        mean = np.tile(corpus_mean, (len(frame), 1))
-        std = np.tile(corpus_std, (len(frame), 1))
+        mean, corpus_std = self._corpus_moments(frame, fallback)
+        std = corpus_std.copy()
         has_own = np.zeros(len(frame), dtype=bool)
         for row, key in enumerate(_speaker_keys(frame)):
             own = self.speakers.get(key) if key is not None else None
