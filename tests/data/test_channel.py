@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +102,22 @@ def test_channel_copies_are_written_once_for_training_clips_only(tmp_path: Path,
     again = channel_copies(manifest, ("telephone", "noise"), out)
     assert list(again["path"]) == list(copies["path"])
     assert {p: Path(p).stat().st_mtime_ns for p in again["path"]} == written
+
+
+def test_runs_sharing_the_cache_can_make_the_same_copies_at_once(tmp_path: Path, write_tone: ToneWriter) -> None:
+    paths = [write_tone(f"clip{i}.wav", f0=180 + 30 * i, duration_s=0.5) for i in range(4)]
+    manifest = pd.DataFrame(
+        {"clip_id": list("abcd"), "path": list(map(str, paths)), "label": "calm", "speaker": "s1", "split": "train"}
+    )
+    out = tmp_path / "channels"
+    start = threading.Barrier(6)
+
+    def copy_all() -> list[str]:
+        start.wait()
+        return list(channel_copies(manifest, ("telephone",), out)["path"])
+
+    with ThreadPoolExecutor(6) as pool:
+        results = [future.result() for future in [pool.submit(copy_all) for _ in range(6)]]
+
+    assert all(result == results[0] for result in results)
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(p).name for p in results[0])

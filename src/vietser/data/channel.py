@@ -23,6 +23,8 @@ over the phone from 0.86 to 0.92 macro-F1).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -179,7 +181,13 @@ def _channel_copy(source: Path, channel: ChannelName, out_dir: Path, seed: int) 
     rng = np.random.default_rng([seed, int(sha256[:8], 16), CHANNELS.index(channel)])
     copy = apply_channel(audio.samples, audio.sample_rate, channel, rng)
     out_dir.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp.wav")
-    sf.write(temporary, copy.samples, copy.sample_rate, subtype="PCM_16")
-    temporary.replace(target)
+    # A name of its own per writer: runs sharing the cache may make the same copy at once.
+    handle, name = tempfile.mkstemp(dir=out_dir, prefix=f".{target.stem}.", suffix=".wav")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        sf.write(temporary, copy.samples, copy.sample_rate, subtype="PCM_16")
+        temporary.replace(target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return target
