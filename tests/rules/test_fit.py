@@ -9,11 +9,11 @@ from vietser.acoustic import AcousticConfig
 from vietser.decision import ClipEvidence
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
+from vietser.rules.core import firing_matrix
 from vietser.rules.engine import evaluate_rules
 from vietser.rules.fit import (
     FitSettings,
     ambiguous_rows,
-    firing_matrix,
     fit_rulebook,
     fit_weights,
     oof_probabilities,

@@ -1,7 +1,7 @@
 """Deterministic rule engine: fires rulebook rules on a clip's evidence and combines them
 with the acoustic model's probabilities.
 
-Scoring, per class ``c``::
+Scoring (:mod:`vietser.rules.core`, which decides a batch of requests at once), per class ``c``::
 
     score(c) = prior_weight * log(max(p_acoustic(c), 1e-6))
                + sum(weight of the fired rules supporting c)
@@ -11,6 +11,7 @@ A rule's weight is therefore a log-odds bonus: weight 1.0 multiplies the odds of
 its class against every other class by e (about 2.7). ``priority`` does not change
 scores; it orders fired rules (highest first) in ``rules_used`` and the rationale,
 and breaks exact score ties in favour of the class backed by the highest-priority rule.
+A clip outside the training domain fires no rule.
 
 Example::
 
@@ -24,13 +25,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from vietser.decision import ClipEvidence, ReasonerName
-from vietser.errors import ConfigError
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 from vietser.reasoning import ReasoningRequest, ReasoningResult
-from vietser.rules.rulebook import Condition, Language, Rule, Rulebook
-
-PROBABILITY_FLOOR = 1e-6
+from vietser.rules.core import (
+    check_prior_weight,
+    evidence_frame,
+    firing_matrix,
+    frame_column,
+    priority_order,
+    score_clips,
+)
+from vietser.rules.rulebook import Language, Rule, Rulebook
 
 
 @dataclass(frozen=True)
@@ -59,25 +68,16 @@ class RuleVerdict:
     firings: list[RuleFiring]
 
 
-def observed_value(condition: Condition, evidence: ClipEvidence) -> float | None:
-    """The value a condition compares: the z-score (or raw value) of its feature, None if absent."""
-    if condition.scale == "raw":
-        value = evidence.values.get(condition.feature)
-    else:
-        value = evidence.z.get(condition.feature, evidence.z.get(f"z.{condition.feature}"))
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _fire(rule: Rule, evidence: ClipEvidence) -> RuleFiring | None:
-    observed: dict[str, float] = {}
-    for condition in rule.when:
-        value = observed_value(condition, evidence)
-        if value is None or not condition.holds(value):
-            return None
-        observed[condition.feature] = value
-    return RuleFiring(rule=rule, observed=observed)
+def _firings(frame: pd.DataFrame, rules: Sequence[Rule], fires: np.ndarray, row: int) -> list[RuleFiring]:
+    """The rules that fired on one frame row, highest priority first, then rulebook order."""
+    return [
+        RuleFiring(
+            rule=rules[j],
+            observed={c.feature: float(frame[frame_column(c)].iat[row]) for c in rules[j].when},
+        )
+        for j in priority_order(rules)
+        if fires[row, j]
+    ]
 
 
 def evaluate_rules(rulebook: Rulebook, evidence: ClipEvidence) -> list[RuleFiring]:
@@ -85,9 +85,9 @@ def evaluate_rules(rulebook: Rulebook, evidence: ClipEvidence) -> list[RuleFirin
 
     A condition on a missing or non-finite feature does not hold, so its rule does not fire.
     """
-    firings = [_fire(rule, evidence) for rule in rulebook.rules if rule.enabled]
-    fired = [firing for firing in firings if firing is not None]
-    return sorted(fired, key=lambda firing: -firing.rule.priority)
+    rules = [rule for rule in rulebook.rules if rule.enabled]
+    frame = evidence_frame([evidence], rules)
+    return _firings(frame, rules, firing_matrix(frame, rules), 0)
 
 
 def _prior_problem(probabilities: Mapping[str, float]) -> str | None:
@@ -112,34 +112,6 @@ def acoustic_prior(probabilities: Mapping[str, float]) -> tuple[dict[str, float]
         return {c: uniform for c in CLASSES}, f"acoustic probabilities unusable ({problem})"
     total = sum(probabilities[c] for c in CLASSES)
     return {c: float(probabilities[c]) / total for c in CLASSES}, None
-
-
-def combine_scores(
-    prior: Mapping[str, float], firings: Sequence[RuleFiring], prior_weight: float
-) -> dict[str, float]:
-    """Softmax of prior_weight * log(prior) plus the weights of the fired rules, per class."""
-    scores = {c: prior_weight * math.log(max(prior[c], PROBABILITY_FLOOR)) for c in CLASSES}
-    for firing in firings:
-        scores[firing.supports] += firing.rule.weight
-    top = max(scores.values())
-    exponentials = {c: math.exp(s - top) for c, s in scores.items()}
-    total = sum(exponentials.values())
-    return {c: e / total for c, e in exponentials.items()}
-
-
-def _choose(probabilities: Mapping[str, float], firings: Sequence[RuleFiring]) -> str:
-    """Most probable class; ties (to 1e-9) go to the class backed by the highest-priority
-    fired rule, then to CLASSES order."""
-
-    def key(cls: str) -> tuple[float, float, int]:
-        priorities = [float(f.rule.priority) for f in firings if f.supports == cls]
-        return (
-            round(probabilities[cls], 9),
-            max(priorities, default=-math.inf),
-            -CLASSES.index(cls),
-        )
-
-    return max(CLASSES, key=key)
 
 
 def _class_name(cls: str, language: Language) -> str:
@@ -199,19 +171,51 @@ class RuleEngine:
     def __init__(
         self, rulebook: Rulebook, prior_weight: float = 1.0, language: Language = "en"
     ) -> None:
-        if not (math.isfinite(prior_weight) and prior_weight >= 0):
-            raise ConfigError(f"prior_weight must be a finite number >= 0, got {prior_weight}")
+        check_prior_weight(prior_weight)
         self.rulebook = rulebook
         self.prior_weight = prior_weight
         self.language = language
 
     def verdict(self, request: ReasoningRequest) -> RuleVerdict:
         """Decide one clip and keep the intermediate results (prior, fired rules, probabilities)."""
-        prior, problem = acoustic_prior(request.probabilities)
+        [verdict] = self.verdicts([request])
+        return verdict
+
+    def verdicts(self, requests: Sequence[ReasoningRequest]) -> list[RuleVerdict]:
+        """Decide every request at once (one feature-frame row each), in order."""
+        rules = [rule for rule in self.rulebook.rules if rule.enabled]
+        frame = evidence_frame([request.evidence for request in requests], rules)
         # Rules were fitted on the training clips; far outside them their thresholds mean nothing.
-        firings = [] if request.out_of_domain else evaluate_rules(self.rulebook, request.evidence)
-        probabilities = combine_scores(prior, firings, self.prior_weight)
-        label = _choose(probabilities, firings)
+        fires = firing_matrix(frame, rules, [request.out_of_domain for request in requests])
+        priors = [acoustic_prior(request.probabilities) for request in requests]
+        prior_rows = [[prior[c] for c in CLASSES] for prior, _ in priors]
+        scores = score_clips(
+            np.array(prior_rows, dtype=float).reshape(len(requests), len(CLASSES)),
+            fires,
+            rules,
+            self.prior_weight,
+        )
+        return [
+            self._verdict(
+                request,
+                prior,
+                problem,
+                _firings(frame, rules, fires, i),
+                dict(zip(CLASSES, scores.probabilities[i].tolist())),
+                CLASSES[scores.labels[i]],
+            )
+            for i, (request, (prior, problem)) in enumerate(zip(requests, priors))
+        ]
+
+    def _verdict(
+        self,
+        request: ReasoningRequest,
+        prior: dict[str, float],
+        problem: str | None,
+        firings: list[RuleFiring],
+        probabilities: dict[str, float],
+        label: str,
+    ) -> RuleVerdict:
         confidence = probabilities[label]
         rationale = explain(prior, firings, label, confidence, self.prior_weight, self.language)
         if request.out_of_domain:
@@ -231,4 +235,4 @@ class RuleEngine:
 
     def reason(self, requests: Sequence[ReasoningRequest]) -> list[ReasoningResult]:
         """Answer every request, in order."""
-        return [self.verdict(request).result for request in requests]
+        return [verdict.result for verdict in self.verdicts(requests)]

@@ -1,7 +1,7 @@
 """Fit the rule engine to the training speakers: rule weights and the acoustic prior weight.
 
 The engine scores class ``c`` as ``prior_weight * log p(c) + sum of the weights of
-the fired rules supporting c`` (:mod:`vietser.rules.engine`). That is a conditional
+the fired rules supporting c`` (:mod:`vietser.rules.core`). That is a conditional
 logit with one shared coefficient on the log prior and one coefficient per rule, so
 both can be fitted by maximum likelihood on labelled clips — as long as the
 acoustic probabilities of those clips are honest, i.e. out-of-fold: the acoustic
@@ -31,9 +31,8 @@ from scipy.optimize import minimize
 
 from vietser.acoustic import AcousticConfig, speaker_folds, train_acoustic
 from vietser.errors import ConfigError, ManifestError
-from vietser.features.catalog import Z_PREFIX
 from vietser.labels import CLASSES
-from vietser.rules.engine import PROBABILITY_FLOOR
+from vietser.rules.core import PROBABILITY_FLOOR, firing_matrix
 from vietser.rules.induce import induce_rules
 from vietser.rules.rulebook import Rule, Rulebook
 
@@ -105,24 +104,6 @@ def oof_probabilities(train: pd.DataFrame, config: AcousticConfig, n_folds: int 
         split[fit_rows] = "train"
         model = train_acoustic(train.assign(split=split), config)
         out[held_out] = model.predict_proba(train.iloc[held_out])
-    return out
-
-
-def firing_matrix(frame: pd.DataFrame, rules: Sequence[Rule]) -> np.ndarray:
-    """Boolean (n clips, n rules): where each rule fires, with the engine's semantics
-    (z conditions read ``z.<feature>``, raw ones ``<feature>``; a missing value never holds)."""
-    out = np.ones((len(frame), len(rules)), dtype=bool)
-    for j, rule in enumerate(rules):
-        for condition in rule.when:
-            column = Z_PREFIX + condition.feature if condition.scale == "z" else condition.feature
-            if column not in frame.columns:
-                out[:, j] = False
-                break
-            x = frame[column].to_numpy(dtype=float)
-            finite = np.isfinite(x)
-            holds = np.zeros(len(x), dtype=bool)
-            holds[finite] = [condition.holds(float(v)) for v in x[finite]]
-            out[:, j] &= holds
     return out
 
 

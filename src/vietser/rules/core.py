@@ -1,0 +1,195 @@
+"""The rule core: which rules fire on which clips, and the class each clip then gets.
+
+Every user of a rulebook goes through here, a batch of clips at a time: the engine
+(:mod:`vietser.rules.engine`, one row per request), fitting (:mod:`vietser.rules.fit`),
+induction (:mod:`vietser.rules.induce`) and refinement's dev scorer
+(:mod:`vietser.refine.scoring`).
+
+Firing. A rule fires on a clip when every condition in its ``when`` holds. A condition
+with the default ``scale: z`` reads the feature-frame column ``z.<feature>``, one with
+``scale: raw`` the column ``<feature>``; a missing column and a NaN or infinite value
+never hold. A clip outside the training domain fires no rule (its thresholds were
+fitted on the training clips). :func:`firing_matrix` ignores ``enabled``; scoring
+leaves disabled rules out.
+
+Scoring, per class ``c`` in CLASSES order::
+
+    score(c) = prior_weight * log(max(prior(c), 1e-6))
+               + sum(weight of the fired rules supporting c)
+    P(c)     = softmax(score)(c)
+
+The label is the most probable class. Probabilities equal to 9 decimals tie; a tie goes
+to the class backed by the highest-priority fired rule, then to CLASSES order. A clip
+on which no rule fires keeps the ranking of its prior.
+
+The arithmetic is done operation for operation as for a single clip: weights are added
+highest priority first, ``log`` and ``exp`` are the C library's (numpy's vectorised ones
+differ in the last bit on some CPUs) and ties are found with Python's ``round``, so a
+clip gets the same probabilities whether it is scored alone or in a batch.
+
+Example::
+
+    frame = evidence_frame(evidence, rulebook.rules)
+    fires = firing_matrix(frame, rulebook.rules)
+    scores = score_clips(prior, fires, rulebook.rules, prior_weight=1.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vietser.decision import ClipEvidence
+from vietser.errors import ConfigError
+from vietser.features.catalog import Z_PREFIX
+from vietser.labels import CLASSES
+from vietser.rules.rulebook import Condition, Rule
+
+PROBABILITY_FLOOR = 1e-6
+TIE_DECIMALS = 9
+
+
+@dataclass(frozen=True)
+class RuleScores:
+    """Class probabilities and labels of a batch of clips under one rulebook.
+
+    Attributes:
+        probabilities: shape (n clips, len(CLASSES)), each row a softmax.
+        labels: shape (n clips,), indices into CLASSES.
+    """
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+
+
+def frame_column(condition: Condition) -> str:
+    """The feature-frame column a condition reads: ``z.<feature>`` (scale z) or ``<feature>`` (raw)."""
+    return Z_PREFIX + condition.feature if condition.scale == "z" else condition.feature
+
+
+def evidence_value(evidence: ClipEvidence, condition: Condition) -> float:
+    """The value a condition compares on one clip's evidence; NaN where the clip lacks it.
+
+    A z condition looks up the z-score under the raw name, then under ``z.<name>``.
+    """
+    if condition.scale == "raw":
+        value = evidence.values.get(condition.feature)
+    else:
+        value = evidence.z.get(condition.feature, evidence.z.get(Z_PREFIX + condition.feature))
+    return math.nan if value is None else float(value)
+
+
+def evidence_frame(evidence: Sequence[ClipEvidence], rules: Sequence[Rule]) -> pd.DataFrame:
+    """The feature frame of the columns ``rules`` read, one row per clip, NaN where missing."""
+    conditions = {frame_column(c): c for rule in rules for c in rule.when}
+    columns = {
+        column: np.array([evidence_value(e, condition) for e in evidence], dtype=float)
+        for column, condition in conditions.items()
+    }
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(evidence)))
+
+
+def condition_holds(condition: Condition, values: np.ndarray) -> np.ndarray:
+    """Where one condition holds on an array of observed values (NaN and ±inf never hold)."""
+    with np.errstate(invalid="ignore"):
+        if condition.op == "between":
+            holds = (values >= condition.low) & (values <= condition.high)
+        elif condition.op == ">":
+            holds = values > condition.value
+        elif condition.op == ">=":
+            holds = values >= condition.value
+        elif condition.op == "<":
+            holds = values < condition.value
+        else:
+            holds = values <= condition.value
+    return holds & np.isfinite(values)
+
+
+def conditions_hold(frame: pd.DataFrame, conditions: Sequence[Condition]) -> np.ndarray:
+    """Where every condition holds, one entry per frame row; a column the frame lacks never holds."""
+    holds = np.ones(len(frame), dtype=bool)
+    for condition in conditions:
+        column = frame_column(condition)
+        if column not in frame.columns:
+            return np.zeros(len(frame), dtype=bool)
+        holds &= condition_holds(condition, frame[column].to_numpy(dtype=float))
+    return holds
+
+
+def firing_matrix(
+    frame: pd.DataFrame, rules: Sequence[Rule], out_of_domain: Sequence[bool] | np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean (n clips, n rules): where each rule fires; rows marked ``out_of_domain`` fire none."""
+    fires = np.zeros((len(frame), len(rules)), dtype=bool)
+    for j, rule in enumerate(rules):
+        fires[:, j] = conditions_hold(frame, rule.when)
+    if out_of_domain is not None:
+        fires[np.asarray(out_of_domain, dtype=bool)] = False
+    return fires
+
+
+def priority_order(rules: Sequence[Rule]) -> list[int]:
+    """Indices of the enabled rules, highest priority first, then rulebook order."""
+    enabled = [j for j, rule in enumerate(rules) if rule.enabled]
+    return sorted(enabled, key=lambda j: -rules[j].priority)
+
+
+def check_prior_weight(prior_weight: float) -> None:
+    """Raise ConfigError unless the prior weight is a finite number >= 0."""
+    if not (math.isfinite(prior_weight) and prior_weight >= 0):
+        raise ConfigError(f"prior_weight must be a finite number >= 0, got {prior_weight}")
+
+
+def _elementwise(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
+    return np.array([function(v) for v in values.ravel().tolist()], dtype=float).reshape(values.shape)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exponentials = _elementwise(math.exp, scores - scores.max(axis=1, keepdims=True))
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def _labels(probabilities: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Most probable class per row; ties (to TIE_DECIMALS) by priority, then CLASSES order."""
+    rounded = _elementwise(lambda p: round(p, TIE_DECIMALS), probabilities)
+    top = rounded == rounded.max(axis=1, keepdims=True)
+    best = np.where(top, priority, -np.inf).max(axis=1, keepdims=True)
+    # argmax returns the first True, so classes still tied go in CLASSES order.
+    return np.argmax(top & (priority == best), axis=1)
+
+
+def score_clips(
+    prior: np.ndarray, fires: np.ndarray, rules: Sequence[Rule], prior_weight: float
+) -> RuleScores:
+    """Class probabilities and labels of every clip (method: module docstring).
+
+    Args:
+        prior: shape (n clips, len(CLASSES)), the acoustic probabilities as the engine reads
+            them (:func:`vietser.rules.engine.acoustic_prior`).
+        fires: shape (n clips, len(rules)), from :func:`firing_matrix`; disabled rules count for nothing.
+        rules: the rules of the columns of ``fires``.
+        prior_weight: how much the prior counts (0 = rules only).
+
+    Raises:
+        ConfigError: ``prior_weight`` is negative or not finite, or the shapes do not match.
+    """
+    check_prior_weight(prior_weight)
+    prior = np.asarray(prior, dtype=float)
+    if prior.shape != (len(fires), len(CLASSES)) or fires.shape[1:] != (len(rules),):
+        raise ConfigError(
+            f"prior has shape {prior.shape} and fires {fires.shape} for {len(rules)} rules; "
+            f"expected (n, {len(CLASSES)}) and (n, {len(rules)})"
+        )
+    scores = prior_weight * _elementwise(math.log, np.maximum(prior, PROBABILITY_FLOOR))
+    priority = np.full(scores.shape, -np.inf)
+    for j in priority_order(rules):
+        rule, rows = rules[j], fires[:, j]
+        column = CLASSES.index(rule.supports)
+        scores[rows, column] += rule.weight
+        priority[rows, column] = np.maximum(priority[rows, column], rule.priority)
+    probabilities = _softmax(scores)
+    return RuleScores(probabilities=probabilities, labels=_labels(probabilities, priority))
