@@ -176,6 +176,15 @@ class RuleEngine:
         self.prior_weight = prior_weight
         self.language = language
 
+    def close(self) -> None:
+        """Nothing to release (part of the Reasoner interface)."""
+
+    def __enter__(self) -> RuleEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def verdict(self, request: ReasoningRequest) -> RuleVerdict:
         """Decide one clip and keep the intermediate results (prior, fired rules, probabilities)."""
         [verdict] = self.verdicts([request])
