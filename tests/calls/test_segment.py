@@ -1,0 +1,81 @@
+"""Segmentation of generated signals with known pauses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from tests.calls.signals import SR, held_notes, silence, syllables, utterances, with_floor
+from vietser.calls.segment import SegmentationConfig, Segmenter, segment_signal
+from vietser.calls.vad import VadBackend
+
+SPANS = [(1.0, 3.0), (4.5, 7.0), (9.0, 10.5)]
+
+
+@pytest.mark.parametrize("vad", list(VadBackend))
+def test_each_utterance_becomes_one_segment_within_a_tenth_of_a_second(vad: VadBackend) -> None:
+    segments = list(segment_signal(utterances(SPANS, 12.0), SegmentationConfig(vad=vad)))
+
+    assert len(segments) == len(SPANS)
+    for segment, (start, end) in zip(segments, SPANS):
+        assert abs(segment.start_s - start) < 0.2 and abs(segment.end_s - end) < 0.2
+        assert len(segment.samples) == pytest.approx((segment.end_s - segment.start_s) * SR, abs=1)
+
+
+def test_a_pause_shorter_than_the_merge_gap_stays_inside_one_segment() -> None:
+    spans = [(1.0, 2.5), (3.1, 4.5)]
+
+    merged = list(segment_signal(utterances(spans, 5.5), SegmentationConfig(merge_gap_s=0.9)))
+    apart = list(segment_signal(utterances(spans, 5.5), SegmentationConfig(merge_gap_s=0.3)))
+
+    assert len(merged) == 1 and len(apart) == 2
+
+
+def test_a_long_turn_is_cut_below_the_maximum_length_without_overlap() -> None:
+    signal = with_floor(np.concatenate([silence(0.5), syllables(20.0), silence(0.5)]))
+
+    segments = list(segment_signal(signal, SegmentationConfig(max_segment_s=6.0)))
+
+    assert len(segments) >= 4
+    assert all(s.end_s - s.start_s <= 6.0 + 0.1 for s in segments)
+    assert all(a.end_s <= b.start_s for a, b in zip(segments, segments[1:]))
+    assert segments[-1].end_s - segments[0].start_s > 19.5
+
+
+def test_segments_shorter_than_the_minimum_speech_are_dropped() -> None:
+    signal = utterances([(1.0, 1.2), (2.0, 4.0)], 5.0)
+
+    segments = list(segment_signal(signal, SegmentationConfig(min_speech_s=0.4)))
+
+    assert [round(s.start_s) for s in segments] == [2]
+
+
+@pytest.mark.parametrize("make", [lambda: silence(10.0), lambda: with_floor(held_notes(10.0)), lambda: np.random.default_rng(0).normal(0, 0.05, 10 * SR).astype(np.float32)], ids=["silence", "held notes", "white noise"])
+def test_silence_steady_music_and_noise_give_no_segment(make) -> None:  # noqa: ANN001
+    segmenter = Segmenter()
+    segments = segmenter.feed(make()) + segmenter.flush()
+
+    assert segments == []
+
+
+def test_segments_are_the_same_whatever_the_block_size() -> None:
+    signal = utterances(SPANS, 12.0)
+
+    whole = [(s.start_s, s.end_s) for s in segment_signal(signal, block_s=12.0)]
+    small = [(s.start_s, s.end_s) for s in segment_signal(signal, block_s=0.37)]
+
+    assert whole == small
+
+
+def test_the_segmenter_holds_only_the_open_segment() -> None:
+    segmenter = Segmenter()
+    for index in range(30):  # five minutes of 4 s turns and 6 s pauses
+        segmenter.feed(utterances([(0.5, 4.5)], 10.0, seed=index))
+
+    assert len(segmenter._audio) < 11 * SR
+
+
+def test_minimum_speech_must_be_below_the_maximum_segment_length() -> None:
+    with pytest.raises(ValidationError, match="min_speech_s"):
+        SegmentationConfig(min_speech_s=5.0, max_segment_s=4.0)
