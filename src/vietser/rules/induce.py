@@ -37,6 +37,7 @@ from vietser.rules.agreement import (
     majority_labels,
     require_columns,
 )
+from vietser.rules.core import conditions_hold
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
 
 MAX_INDUCED_WEIGHT = 3.0
@@ -101,9 +102,9 @@ def feature_specs(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> 
 
 @dataclass(frozen=True)
 class _Task:
-    """One one-vs-rest problem: feature values, whether each clip is the class, clip weights."""
+    """One one-vs-rest problem: the clips' features, whether each clip is the class, clip weights."""
 
-    values: dict[tuple[str, str], np.ndarray]
+    frame: pd.DataFrame
     target: np.ndarray
     weights: np.ndarray
 
@@ -111,20 +112,9 @@ class _Task:
     def base_rate(self) -> float:
         return float(self.weights[self.target].sum() / self.weights.sum())
 
-    def fires(self, when: Sequence[Condition]) -> np.ndarray:
-        """Where every condition holds, with the engine's semantics (missing never holds)."""
-        mask = np.ones(len(self.target), dtype=bool)
-        for condition in when:
-            x = self.values[(condition.feature, condition.scale)]
-            finite = np.isfinite(x)
-            holds = np.zeros(len(x), dtype=bool)
-            holds[finite] = [condition.holds(float(v)) for v in x[finite]]
-            mask &= holds
-        return mask
-
     def stats(self, when: Sequence[Condition]) -> tuple[int, float, float]:
         """(clips fired, weighted precision, smoothed log-odds lift over the base rate)."""
-        fires = self.fires(when)
+        fires = conditions_hold(self.frame, when)
         hit, fired = (
             float(self.weights[fires & self.target].sum()),
             float(self.weights[fires].sum()),
@@ -314,7 +304,6 @@ def induce_rules(
     data = frame.loc[labelled]
     labels = majority.label[labelled].to_numpy()
     weights = majority.agreement[labelled].to_numpy(dtype=float)
-    values = {(s.feature, s.scale): data[s.column].to_numpy(dtype=float) for s in specs}
     x = data[[s.column for s in specs]].astype(float)
     x = x.fillna(x.median()).fillna(0.0).to_numpy()
     min_leaf = (
@@ -324,7 +313,7 @@ def induce_rules(
         candidate
         for cls in CLASSES
         for candidate in _candidates(
-            cls, _Task(values, labels == cls, weights), x, specs, max_depth, min_leaf, min_precision
+            cls, _Task(data, labels == cls, weights), x, specs, max_depth, min_leaf, min_precision
         )
     ]
     candidates.sort(key=lambda c: (not c.kept, CLASSES.index(c.supports), -c.precision, -c.support))
