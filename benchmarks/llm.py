@@ -24,7 +24,7 @@ from benchmarks.common import machine
 from vietser.decision import ClipEvidence
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
-from vietser.llm.scripted_server import ScriptedOpenAIServer
+from vietser.testing.scripted_server import ScriptedOpenAIServer
 from vietser.reasoning import ReasoningRequest
 from vietser.rules.rulebook import default_rulebook
 

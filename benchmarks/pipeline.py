@@ -38,7 +38,7 @@ from vietser.experiment import PIPELINE, evaluate_run, reasoning_requests, split
 from vietser.features.extract import read_features
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
-from vietser.llm.scripted_server import ScriptedOpenAIServer
+from vietser.testing.scripted_server import ScriptedOpenAIServer
 from vietser.refinement import refine_run
 from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook

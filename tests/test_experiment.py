@@ -17,7 +17,7 @@ from vietser.evaluate import compute_metrics
 from vietser.experiment import PIPELINE, evaluate_run, train_run
 from vietser.features.extract import read_features, write_features
 from vietser.llm.client import LLMConfig
-from vietser.llm.scripted_server import ScriptedOpenAIServer, http_error
+from vietser.testing.scripted_server import ScriptedOpenAIServer, http_error
 from vietser.routing import TargetRisk, load_router
 from vietser.rundir import DECISIONS_FILE, FEATURES_FILE, read_decisions
 

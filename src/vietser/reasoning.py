@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Protocol, Self, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,10 +39,23 @@ class ReasoningResult(BaseModel):
 
 
 class Reasoner(Protocol):
-    """Decides ambiguous clips from their evidence."""
+    """Decides ambiguous clips from their evidence; a context manager that releases what it holds
+    (the LLM reasoner's call log) on exit::
+
+        with make_reasoner(config, rulebook) as reasoner:
+            results = reasoner.reason(requests)
+    """
 
     name: ReasonerName
 
     def reason(self, requests: Sequence[ReasoningRequest]) -> list[ReasoningResult]:
         """Answer every request, in order; never drops one (failures fall back, flagged)."""
         ...
+
+    def close(self) -> None:
+        """Release what the reasoner holds; it answers no more requests afterwards."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

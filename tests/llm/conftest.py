@@ -11,7 +11,7 @@ import pytest
 from vietser.decision import ClipEvidence, Cue
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
-from vietser.llm.scripted_server import ScriptedOpenAIServer
+from vietser.testing.scripted_server import ScriptedOpenAIServer
 from vietser.reasoning import ReasoningRequest
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook, SupportedClass
 

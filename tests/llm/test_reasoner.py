@@ -9,7 +9,7 @@ import pytest
 from vietser.errors import ConfigError
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN, LLMReasoner
-from vietser.llm.scripted_server import (
+from vietser.testing.scripted_server import (
     Reply,
     ScriptedOpenAIServer,
     ScriptEntry,
@@ -22,7 +22,7 @@ from vietser.llm.scripted_server import (
     reply,
     wrong_label,
 )
-from vietser.reasoning import Reasoner, ReasoningRequest
+from vietser.reasoning import Reasoner, ReasoningRequest, ReasoningResult
 from vietser.rules.rulebook import Rulebook
 
 ServerFactory = Callable[..., ScriptedOpenAIServer]
@@ -257,3 +257,107 @@ def test_reasoner_satisfies_the_reasoner_protocol(
     reasoner: Reasoner = make_reasoner(scripted_server())
     assert reasoner.name == "llm"
     assert reasoner.reason([]) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (malformed_json(), "malformed json"),
+        (delay(3.0), "timeout"),
+        (Reply('{"label": "panic", "confidence": 0.9, "rules_used": ["panic-fast", "panic-fast", "pan', finish_reason="length"), "truncated at max_tokens"),
+        (reply("panic", rationale="one to three sentences citing the evidence"), "copied placeholder"),
+        (reply("panic", rules_used=["panic-fast"] * 5), "schema violation"),
+    ],
+)
+def test_fault_cases_end_in_a_valid_result_with_the_reason(
+    scripted_server: ServerFactory,
+    make_reasoner: ReasonerFactory,
+    make_request: RequestFactory,
+    entry: ScriptEntry,
+    reason: str,
+) -> None:
+    server = scripted_server([entry, entry, entry], policy=fixed_label_policy("calm"))
+    reasoner = make_reasoner(server, timeout_s=0.3, max_retries=3)
+    [result] = reasoner.reason([make_request(calm=0.2, angry=0.5, panic=0.3)])
+    assert ReasoningResult.model_validate(result.model_dump()) == result
+    assert (result.label, result.fallback, result.fallback_reason) == ("angry", True, reason)
+    assert reasoner.usage.failures == {reason: 1}
+
+
+def test_a_400_on_json_schema_is_answered_in_json_object_and_cached_under_that_form(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server([http_error(400)], policy=fixed_label_policy("panic"))
+    reasoner = make_reasoner(server)
+    [result] = reasoner.reason([make_request()])
+    assert (result.label, result.fallback) == ("panic", False)
+    assert reasoner.usage.structured_output == "json_object"
+    [again] = reasoner.reason([make_request()])
+    assert again.cached and server.request_count == 2
+    [logged] = [r for r in reasoner.cache.records() if r.error is None]
+    assert logged.request["params"]["response_format"] == {"type": "json_object"}
+
+
+def test_a_429_with_retry_after_waits_and_then_answers(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server([http_error(429, retry_after="0.5")], policy=fixed_label_policy("panic"))
+    [result] = make_reasoner(server, max_retries=1, backoff_s=0.0).reason([make_request()])
+    first, second = server.arrival_times
+    assert (result.label, result.fallback) == ("panic", False)
+    assert second - first >= 0.5
+
+
+def test_another_served_model_behind_the_same_name_is_asked_again(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server(policy=fixed_label_policy("panic"))
+    make_reasoner(server, model_revision="weights-a").reason([make_request()])
+    [same] = make_reasoner(server, model_revision="weights-a").reason([make_request()])
+    [other] = make_reasoner(server, model_revision="weights-b").reason([make_request()])
+    assert same.cached and not other.cached
+    assert server.request_count == 2
+
+
+def test_a_server_that_cut_the_prompt_is_counted_and_warned_about(
+    scripted_server: ServerFactory,
+    make_reasoner: ReasonerFactory,
+    make_request: RequestFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = scripted_server(policy=fixed_label_policy("panic"), prompt_tokens=12)
+    reasoner = make_reasoner(server)
+    reasoner.reason([make_request()])
+    assert reasoner.usage.short_prompts == 1
+    assert "cut the prompt" in caplog.text
+
+
+def test_usage_reports_latency_percentiles(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server(latency_s=0.02)
+    reasoner = make_reasoner(server)
+    reasoner.reason([make_request(rate_z=i) for i in range(3)])
+    usage = reasoner.usage
+    assert 0.02 <= usage.p50_latency_s <= usage.p95_latency_s
+    assert usage.fallback_share == 0.0
+
+
+def test_the_answer_format_shows_no_copyable_rationale(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server()
+    make_reasoner(server).reason([make_request()])
+    system = server.requests[0]["messages"][0]["content"]
+    assert '"rationale": "' not in system
+
+
+def test_reasoner_closes_its_log_as_a_context_manager(
+    scripted_server: ServerFactory, make_config: Callable[..., LLMConfig], rulebook: Rulebook, make_request: RequestFactory
+) -> None:
+    import sqlite3
+
+    with LLMReasoner(make_config(scripted_server()), rulebook) as reasoner:
+        reasoner.reason([make_request()])
+    with pytest.raises(sqlite3.ProgrammingError):
+        reasoner.cache.records()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from vietser.llm.scripted_server import (
+from vietser.testing.scripted_server import (
     ScriptedOpenAIServer,
     acoustic_argmax_policy,
     delay,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.refine.conftest import PITCH
 from vietser.llm.client import LLMConfig
-from vietser.llm.scripted_server import Reply, ScriptedOpenAIServer, malformed_json
+from vietser.testing.scripted_server import Reply, ScriptedOpenAIServer, malformed_json
 from vietser.refine.analysis import analyse_errors
 from vietser.refine.devset import DevSet
 from vietser.refine.edits import AddRule, apply_edit

@@ -3,16 +3,26 @@
 vLLM, Ollama, the llama.cpp server and hosted APIs all speak the same wire
 protocol, so one client built on the ``openai`` SDK serves them all. The SDK's
 own retries are switched off: :class:`ChatClient` retries transient failures
-itself (timeouts, connection errors, HTTP 429 and 5xx) with exponential
-backoff, so the attempts are counted and a failure comes back as a reason
-instead of an exception.
+itself (connection errors, HTTP 429 and 5xx with exponential backoff or the
+server's ``Retry-After``; a timeout at most once, since a server that took
+``timeout_s`` once is likely to take it again), so the attempts are counted
+and a failure comes back as a reason instead of an exception.
+
+The defaults suit a one-slot CPU server (llama.cpp on a laptop): one request
+in flight, a patient timeout, one retry. Raise ``concurrency`` for vLLM or a
+hosted API.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -23,9 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from vietser.errors import ConfigError
 from vietser.llm.schema import CONNECTION_ERROR, INVALID_RESPONSE, SCHEMA_NAME, TIMEOUT, http_failure
 
+logger = logging.getLogger(__name__)
+
 StructuredOutput = Literal["json_schema", "json_object", "none"]
+STRUCTURED_OUTPUTS: tuple[StructuredOutput, ...] = ("json_schema", "json_object", "none")
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+# A server that rejects a response_format answers one of these; the next weaker form is tried.
+_FORMAT_REJECTED_STATUS = frozenset({400, 422})
+MAX_RETRY_AFTER_S = 120.0
+MAX_TIMEOUTS = 2
 
 
 class LLMConfig(BaseModel):
@@ -42,13 +59,20 @@ class LLMConfig(BaseModel):
     base_url: str = Field(description="endpoint root, e.g. http://localhost:8000/v1")
     model: str = Field(min_length=1, description="model name as the server knows it")
     api_key_env: str = Field(default="VIETSER_LLM_API_KEY", description="environment variable holding the key")
-    timeout_s: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, description="retries after the first attempt")
+    model_revision: str | None = Field(
+        default=None,
+        description="what identifies the served weights in the call log's key (e.g. a GGUF's sha256 or a "
+        "commit); unset: read from the server's /models listing",
+    )
+    timeout_s: float = Field(default=300.0, gt=0, description="seconds for one request (a timeout is retried once)")
+    max_retries: int = Field(default=1, ge=0, description="retries after the first attempt")
     backoff_s: float = Field(default=0.5, ge=0, description="wait before retry n is backoff_s * 2**(n-1)")
-    concurrency: int = Field(default=4, ge=1, description="requests in flight at once")
+    concurrency: int = Field(default=1, ge=1, description="requests in flight at once (a CPU server has one slot)")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=512, ge=16)
-    structured_output: StructuredOutput = "json_schema"
+    structured_output: StructuredOutput = Field(
+        default="json_schema", description="the first form tried; a 400/422 on it moves to the next, once per run"
+    )
     seed: int | None = None
     use_cache: bool = True
     cache_path: Path | None = Field(default=None, description="SQLite call log; default under VIETSER_CACHE_DIR")
@@ -101,9 +125,52 @@ class PromptTemplates(BaseModel):
         return {field: path for field, path in self if path is not None}
 
 
+class LLMOverrides(BaseModel):
+    """LLM settings one call gives (command-line options, ``VIETSER_LLM_*`` variables), merged into the
+    ``[llm]`` section of a configuration: what is given replaces, what is not keeps the configured value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None
+    model: str | None = None
+    model_revision: str | None = None
+    timeout_s: float | None = None
+    max_retries: int | None = None
+    concurrency: int | None = None
+    max_tokens: int | None = None
+    structured_output: StructuredOutput | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The settings given, by LLMConfig field name."""
+        return {name: value for name, value in self if value is not None}
+
+    def merged_into(self, base: LLMConfig | None) -> LLMConfig | None:
+        """``base`` with these settings applied; ``None`` when neither names an endpoint (the rule engine reasons).
+
+        Raises:
+            ConfigError: an endpoint without a model name, or a setting out of range.
+        """
+        given = self.given()
+        if base is None and "base_url" not in given:
+            return None
+        if base is None and "model" not in given:
+            raise ConfigError(
+                f"--llm-base-url {given['base_url']} needs --llm-model (or VIETSER_LLM_MODEL): the model name it serves"
+            )
+        data = {**(base.model_dump() if base is not None else {}), **given}
+        try:
+            return LLMConfig.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"llm.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid LLM settings: {problems}") from exc
+
+
 @dataclass(frozen=True)
 class ChatReply:
-    """One chat call after retries: the reply, or ``error`` naming why there is none."""
+    """One chat call after retries: the reply, or ``error`` naming why there is none.
+
+    ``params`` are the request parameters of the last attempt (after any structured-output fallback).
+    """
 
     content: str | None
     refusal: str | None
@@ -113,6 +180,7 @@ class ChatReply:
     latency_s: float
     attempts: int
     error: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _failure_of(exc: openai.OpenAIError) -> tuple[str, bool]:
@@ -126,8 +194,34 @@ def _failure_of(exc: openai.OpenAIError) -> tuple[str, bool]:
     return f"api error ({type(exc).__name__})", False
 
 
+def retry_after_s(exc: openai.OpenAIError) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), capped; ``None`` without one."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    value = exc.response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _rejects_format(exc: openai.OpenAIError) -> bool:
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in _FORMAT_REJECTED_STATUS
+
+
 class ChatClient:
-    """Sends chat messages to the configured endpoint; thread-safe."""
+    """Sends chat messages to the configured endpoint; thread-safe.
+
+    The structured-output form starts at ``config.structured_output``; when the server rejects it (HTTP
+    400/422) the client moves to the next weaker one (json_schema → json_object → none) and keeps it for
+    the rest of its life.
+    """
 
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
@@ -137,9 +231,54 @@ class ChatClient:
             timeout=config.timeout_s,
             max_retries=0,
         )
+        self._forms = STRUCTURED_OUTPUTS[STRUCTURED_OUTPUTS.index(config.structured_output) :]
+        self._lock = threading.Lock()
+        self._served: str | None = None
 
-    def request_params(self, response_schema: dict[str, Any]) -> dict[str, Any]:
-        """Everything sent besides the messages; also part of the cache key."""
+    @property
+    def structured_output(self) -> StructuredOutput:
+        """The structured-output form requests use now."""
+        with self._lock:
+            return self._forms[0]
+
+    def _degrade(self, rejected: StructuredOutput) -> bool:
+        """Move past ``rejected`` (once, whichever thread sees the 400 first); False when nothing is left."""
+        with self._lock:
+            if self._forms[0] == rejected and len(self._forms) > 1:
+                self._forms = self._forms[1:]
+                logger.warning(
+                    "the LLM server rejected response_format %s; using %s for the rest of this run",
+                    rejected,
+                    self._forms[0],
+                )
+            return self._forms[0] != rejected
+
+    def served_model(self) -> str:
+        """What identifies the served weights: ``config.model_revision``, else the server's /models entry
+        for the model (or its only entry: llama.cpp serves one model whatever the name asked)."""
+        if self.config.model_revision:
+            return self.config.model_revision
+        with self._lock:
+            if self._served is None:
+                self._served = self._list_model()
+            return self._served
+
+    def _list_model(self) -> str:
+        try:
+            entries = list(self._openai.models.list())
+        except (openai.OpenAIError, ValueError):
+            return f"{self.config.model} (not listed)"
+        named = [entry for entry in entries if entry.id == self.config.model]
+        chosen = named or (entries if len(entries) == 1 else [])
+        if not chosen:
+            return f"{self.config.model} (not listed)"
+        extra = chosen[0].model_extra or {}
+        identity = {"id": chosen[0].id, "owned_by": chosen[0].owned_by, "meta": extra.get("meta")}
+        return json.dumps(identity, sort_keys=True)
+
+    def request_params(self, response_schema: dict[str, Any], schema_name: str = SCHEMA_NAME) -> dict[str, Any]:
+        """Everything sent besides the messages, in the current structured-output form; also part of the
+        cache key."""
         params: dict[str, Any] = {
             "model": self.config.model,
             "temperature": self.config.temperature,
@@ -147,45 +286,54 @@ class ChatClient:
         }
         if self.config.seed is not None:
             params["seed"] = self.config.seed
-        if self.config.structured_output == "json_schema":
+        form = self.structured_output
+        if form == "json_schema":
             params["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": SCHEMA_NAME, "schema": response_schema, "strict": True},
+                "json_schema": {"name": schema_name, "schema": response_schema, "strict": True},
             }
-        elif self.config.structured_output == "json_object":
+        elif form == "json_object":
             params["response_format"] = {"type": "json_object"}
         return params
 
-    def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> ChatReply:
-        """One chat completion, retried with exponential backoff on transient failures."""
+    def complete(
+        self, messages: list[dict[str, str]], response_schema: dict[str, Any], schema_name: str = SCHEMA_NAME
+    ) -> ChatReply:
+        """One chat completion: transient failures retried, a rejected response_format degraded."""
         started = time.perf_counter()
-        attempts = 0
+        attempts = timeouts = 0
         while True:
             attempts += 1
+            form = self.structured_output
+            params = self.request_params(response_schema, schema_name)
             try:
                 response = self._openai.chat.completions.create(
                     messages=cast("list[ChatCompletionMessageParam]", messages), **params
                 )
             except openai.OpenAIError as exc:
+                if form != "none" and _rejects_format(exc) and self._degrade(form):
+                    continue
                 reason, retryable = _failure_of(exc)
-                if not retryable or attempts > self.config.max_retries:
-                    return _failed(reason, started, attempts)
-                time.sleep(self.config.backoff_s * 2 ** (attempts - 1))
+                timeouts += reason == TIMEOUT
+                if not retryable or attempts > self.config.max_retries or timeouts >= MAX_TIMEOUTS:
+                    return _failed(reason, started, attempts, params)
+                wait = retry_after_s(exc)
+                time.sleep(self.config.backoff_s * 2 ** (attempts - 1) if wait is None else wait)
                 continue
             except ValueError:  # a 200 whose body is not JSON (e.g. a proxy's error page)
-                return _failed(INVALID_RESPONSE, started, attempts)
-            return _reply(response, started, attempts)
+                return _failed(INVALID_RESPONSE, started, attempts, params)
+            return _reply(response, started, attempts, params)
 
 
-def _failed(reason: str, started: float, attempts: int) -> ChatReply:
-    return ChatReply(None, None, None, 0, 0, time.perf_counter() - started, attempts, error=reason)
+def _failed(reason: str, started: float, attempts: int, params: dict[str, Any]) -> ChatReply:
+    return ChatReply(None, None, None, 0, 0, time.perf_counter() - started, attempts, error=reason, params=params)
 
 
-def _reply(response: Any, started: float, attempts: int) -> ChatReply:
+def _reply(response: Any, started: float, attempts: int, params: dict[str, Any]) -> ChatReply:
     """Flatten an SDK response; one that is not a chat completion is an ``invalid response``."""
     choices = getattr(response, "choices", None)
     if not isinstance(choices, list) or not choices:
-        return _failed(INVALID_RESPONSE, started, attempts)
+        return _failed(INVALID_RESPONSE, started, attempts, params)
     choice, usage = choices[0], response.usage
     return ChatReply(
         content=choice.message.content,
@@ -195,4 +343,5 @@ def _reply(response: Any, started: float, attempts: int) -> ChatReply:
         completion_tokens=usage.completion_tokens if usage else 0,
         latency_s=time.perf_counter() - started,
         attempts=attempts,
+        params=params,
     )

@@ -10,9 +10,9 @@ acoustic model's label, with ``fallback=True``, ``reasoner="acoustic"`` and the
 reason. Example::
 
     config = LLMConfig(base_url="http://localhost:8000/v1", model="Qwen/Qwen2.5-7B-Instruct")
-    reasoner = LLMReasoner(config, default_rulebook())
-    results = reasoner.reason(requests)
-    reasoner.usage.cache_hits
+    with LLMReasoner(config, default_rulebook()) as reasoner:
+        results = reasoner.reason(requests)
+        reasoner.usage.cache_hits
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,14 +30,15 @@ from statistics import fmean
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel
+import numpy as np
+from pydantic import BaseModel, Field
 
 from vietser.decision import ClipEvidence, ReasonerName
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
-from vietser.llm.cache import CallRecord, ResponseCache, cache_key, default_cache_path
-from vietser.llm.client import ChatClient, ChatReply, LLMConfig
-from vietser.llm.schema import EMPTY_RESPONSE, LLMAnswer, ParsedAnswer, answer_json_schema, parse_answer
+from vietser.llm.chat import Checked, LoggedChat, Turn
+from vietser.llm.client import LLMConfig
+from vietser.llm.schema import EMPTY_RESPONSE, ParsedAnswer, answer_json_schema, parse_answer
 from vietser.reasoning import ReasoningRequest, ReasoningResult
 from vietser.rules.rulebook import Rulebook, feature_info
 from vietser.templating import render, sandboxed_environment
@@ -192,34 +194,45 @@ class LLMUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     mean_latency_s: float = 0.0
+    p50_latency_s: float = 0.0
+    p95_latency_s: float = 0.0
+    short_prompts: int = Field(default=0, description="replies whose prompt-token count says the server cut the prompt")
+    structured_output: str = Field(default="", description="the response_format form in use at the end")
+
+    @property
+    def fallback_share(self) -> float:
+        """Share of requests whose answer was unusable."""
+        return self.fallbacks / self.requests if self.requests else 0.0
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    """One answered request, for the usage summary; ``completion`` is ``None`` when replayed."""
+    """One answered request, for the usage summary."""
 
-    attempts: int
     failure: str | None
     dropped_rule_ids: int
-    completion: ChatReply | None
+    turn: Turn[ParsedAnswer]
 
 
-def _summarise(outcomes: Sequence[_Outcome]) -> LLMUsage:
-    live = [o.completion for o in outcomes if o.completion is not None]
-    failures: dict[str, int] = {}
-    for outcome in outcomes:
-        if outcome.failure is not None:
-            failures[outcome.failure] = failures.get(outcome.failure, 0) + 1
+def _summarise(outcomes: Sequence[_Outcome], structured_output: str) -> LLMUsage:
+    live = [o.turn for o in outcomes if not o.turn.replayed]
+    latencies = [turn.latency_s for turn in live]
+    failures = Counter(o.failure for o in outcomes if o.failure is not None)
+    p50, p95 = np.percentile(latencies, [50, 95]) if latencies else (0.0, 0.0)
     return LLMUsage(
         requests=len(outcomes),
         cache_hits=len(outcomes) - len(live),
-        calls=sum(o.attempts for o in outcomes),
+        calls=sum(turn.attempts for turn in live),
         fallbacks=sum(failures.values()),
-        failures=failures,
+        failures=dict(failures),
         dropped_rule_ids=sum(o.dropped_rule_ids for o in outcomes),
-        prompt_tokens=sum(c.prompt_tokens for c in live),
-        completion_tokens=sum(c.completion_tokens for c in live),
-        mean_latency_s=fmean(c.latency_s for c in live) if live else 0.0,
+        prompt_tokens=sum(turn.prompt_tokens for turn in live),
+        completion_tokens=sum(turn.completion_tokens for turn in live),
+        mean_latency_s=fmean(latencies) if latencies else 0.0,
+        p50_latency_s=float(p50),
+        p95_latency_s=float(p95),
+        short_prompts=sum(turn.short_prompt for turn in live),
+        structured_output=structured_output,
     )
 
 
@@ -237,7 +250,10 @@ def acoustic_fallback(probabilities: dict[str, float], classes: Sequence[str], r
 
 
 class LLMReasoner:
-    """Decides ambiguous clips with an LLM; never drops a clip (failures fall back, flagged)."""
+    """Decides ambiguous clips with an LLM; never drops a clip (failures fall back, flagged).
+
+    Holds the call log open: close it with :meth:`close` or use the reasoner as a context manager.
+    """
 
     name: ReasonerName = "llm"
 
@@ -249,17 +265,16 @@ class LLMReasoner:
             rulebook, self.classes, system_template=config.system_template, user_template=config.prompt_template
         )
         self._rule_ids = tuple(rule.id for rule in rulebook.rules if rule.enabled)
-        self._client = ChatClient(config)
-        self._params = self._client.request_params(answer_json_schema(self.classes, self._rule_ids))
-        self.cache = ResponseCache(config.cache_path or default_cache_path()) if config.use_cache else None
+        self._chat = LoggedChat(config, answer_json_schema(self.classes, self._rule_ids))
+        self.cache = self._chat.cache
         self._outcomes: list[_Outcome] = []
         self._lock = threading.Lock()
 
     @property
     def usage(self) -> LLMUsage:
-        """Calls, cache hits, failures by reason, tokens and mean latency since construction."""
+        """Calls, cache hits, failures by reason, tokens and latency since construction."""
         with self._lock:
-            return _summarise(self._outcomes)
+            return _summarise(self._outcomes, self._chat.structured_output)
 
     def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
         """The exact chat messages this reasoner sends for ``request``."""
@@ -274,84 +289,43 @@ class LLMReasoner:
 
     def close(self) -> None:
         """Close the call log."""
-        if self.cache is not None:
-            self.cache.close()
+        self._chat.close()
+
+    def __enter__(self) -> LLMReasoner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _check(self, content: str | None, refusal: str | None, finish_reason: str | None) -> Checked[ParsedAnswer]:
+        parsed = parse_answer(
+            content, classes=self.classes, rule_ids=self._rule_ids, refusal=refusal, finish_reason=finish_reason
+        )
+        logged = parsed.answer.model_dump() if parsed.answer is not None else None
+        return Checked(parsed, parsed.failure, logged)
 
     def _reason_one(self, request: ReasoningRequest) -> ReasoningResult:
-        messages = self._prompts.messages(request)
-        key = cache_key(messages, self._params)
-        replayed = self._replay(key)
-        if replayed is not None:
-            return replayed
-        completion = self._client.complete(messages, self._params)
-        parsed = (
-            ParsedAnswer(None, completion.error)
-            if completion.error is not None
-            else parse_answer(
-                completion.content,
-                classes=self.classes,
-                rule_ids=self._rule_ids,
-                refusal=completion.refusal,
-                finish_reason=completion.finish_reason,
-            )
-        )
-        self._log(key, messages, completion, parsed)
-        self._count(_Outcome(completion.attempts, parsed.failure, len(parsed.dropped_rule_ids), completion))
-        if parsed.answer is None:
+        turn = self._chat.ask(self._prompts.messages(request), self._check)
+        parsed, failure = turn.checked.value, turn.checked.failure
+        with self._lock:
+            self._outcomes.append(_Outcome(failure, len(parsed.dropped_rule_ids), turn))
+        if failure is not None or parsed.answer is None:
             # parse_answer names every failure; the default only satisfies the type.
-            reason = parsed.failure or EMPTY_RESPONSE
-            return acoustic_fallback(request.probabilities, self.classes, reason).model_copy(
-                update=_accounting(completion)
-            )
+            reason = failure or EMPTY_RESPONSE
+            return acoustic_fallback(request.probabilities, self.classes, reason).model_copy(update=_accounting(turn))
         if parsed.dropped_rule_ids:
             logger.info("LLM cited unknown rule ids %s; dropped them", ", ".join(parsed.dropped_rule_ids))
-        return _llm_result(parsed.answer, completion, cached=False)
-
-    def _replay(self, key: str) -> ReasoningResult | None:
-        """The logged successful answer for ``key``, re-checked against the current rulebook."""
-        hit = self.cache.get(key) if self.cache is not None else None
-        if hit is None:
-            return None
-        parsed = parse_answer(hit.response, classes=self.classes, rule_ids=self._rule_ids)
-        if parsed.answer is None:
-            return None
-        self._count(_Outcome(0, None, len(parsed.dropped_rule_ids), None))
-        return _llm_result(parsed.answer, hit, cached=True)
-
-    def _log(
-        self,
-        key: str,
-        messages: list[dict[str, str]],
-        completion: ChatReply,
-        parsed: ParsedAnswer,
-    ) -> None:
-        if self.cache is None:
-            return
-        request = {"messages": messages, "params": self._params}
-        parsed_answer = parsed.answer.model_dump() if parsed.answer is not None else None
-        self.cache.add(CallRecord.from_reply(key, self.config.model, request, completion, parsed_answer, parsed.failure))
-
-    def _count(self, outcome: _Outcome) -> None:
-        with self._lock:
-            self._outcomes.append(outcome)
+        return ReasoningResult(
+            label=parsed.answer.label,
+            confidence=parsed.answer.confidence,
+            rules_used=parsed.answer.rules_used,
+            rationale=parsed.answer.rationale,
+            reasoner="llm",
+            cached=turn.replayed,
+            **_accounting(turn),
+        )
 
 
-def _accounting(spent: ChatReply | CallRecord) -> dict[str, Any]:
+def _accounting(turn: Turn[Any]) -> dict[str, Any]:
     """Tokens and latency of the call (for a replay: of the original call)."""
-    return {
-        "prompt_tokens": spent.prompt_tokens,
-        "completion_tokens": spent.completion_tokens,
-        "latency_s": spent.latency_s,
-    }
-
-
-def _llm_result(answer: LLMAnswer, spent: ChatReply | CallRecord, cached: bool) -> ReasoningResult:
-    return ReasoningResult(
-        label=answer.label,
-        confidence=answer.confidence,
-        rules_used=answer.rules_used,
-        rationale=answer.rationale,
-        reasoner="llm",
-        cached=cached,
-        **_accounting(spent),
-    )
+    return {"prompt_tokens": turn.prompt_tokens, "completion_tokens": turn.completion_tokens, "latency_s": turn.latency_s}

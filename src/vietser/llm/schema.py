@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +32,12 @@ MALFORMED_JSON = "malformed json"
 TRUNCATED = "truncated at max_tokens"
 SCHEMA_VIOLATION = "schema violation"
 LABEL_NOT_IN_CLASSES = "label not in classes"
+COPIED_PLACEHOLDER = "copied placeholder"
+
+MAX_RULES_USED = 4
+MAX_RULE_ID_CHARS = 48
+MAX_RATIONALE_CHARS = 400
+RATIONALE_HINT = "one to three sentences citing the evidence"
 
 
 def http_failure(status: int) -> str:
@@ -44,10 +50,13 @@ class LLMAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(description="one of the class labels")
+    label: str = Field(max_length=32, description="one of the class labels")
     confidence: float = Field(ge=0.0, le=1.0, description="how sure the decision is, 0..1")
-    rules_used: list[str] = Field(description="ids of the rules that drove the decision")
-    rationale: str = Field(description="one to three sentences citing the evidence")
+    # Bounded: unbounded, a small model repeats one id until max_tokens.
+    rules_used: list[Annotated[str, Field(max_length=MAX_RULE_ID_CHARS)]] = Field(
+        max_length=MAX_RULES_USED, description="ids of the rules that drove the decision"
+    )
+    rationale: str = Field(min_length=1, max_length=MAX_RATIONALE_CHARS, description=RATIONALE_HINT)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,12 @@ def _decode(content: str | None, refusal: str | None, finish_reason: str | None)
     return None, TRUNCATED if finish_reason == "length" else MALFORMED_JSON
 
 
+def is_placeholder(rationale: str) -> bool:
+    """Whether a rationale is the prompt's placeholder or the schema's description copied, not an answer."""
+    text = " ".join(rationale.casefold().split()).strip(" .\"'")
+    return text.startswith("<") or text in (RATIONALE_HINT, "rationale", "...", "")
+
+
 def parse_answer(
     content: str | None,
     *,
@@ -127,6 +142,8 @@ def parse_answer(
     label = _canonical_label(answer.label, classes)
     if label is None:
         return ParsedAnswer(None, LABEL_NOT_IN_CLASSES)
+    if is_placeholder(answer.rationale):
+        return ParsedAnswer(None, COPIED_PLACEHOLDER)
     known = set(rule_ids)
     kept = [rule_id for rule_id in answer.rules_used if rule_id in known]
     dropped = tuple(rule_id for rule_id in answer.rules_used if rule_id not in known)

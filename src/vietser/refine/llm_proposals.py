@@ -4,8 +4,8 @@ The two chat messages are rendered from ``prompts/refine_system.md.j2`` and
 ``prompts/refine_user.md.j2`` (the rulebook as YAML, the analysis as Markdown,
 the usable feature columns). The answer must be ``{"edits": [...]}`` in the
 JSON schema of :data:`~vietser.refine.edits.RuleEdit` (sent as
-``response_format``). Calls go through :class:`~vietser.llm.client.ChatClient`
-and are logged in the :class:`~vietser.llm.cache.ResponseCache`; a successful
+``response_format``). Calls go through :class:`~vietser.llm.chat.LoggedChat`
+(the reasoner's path: logged in the call log, keyed by prompt, parameters and served model); a successful
 answer is replayed on a rerun with the same prompt, so refinement is
 reproducible. An unusable answer gives no edits and a note saying why; an edit
 that does not apply (unknown rule id, duplicate id, ...) is left out with a note.
@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict
 
 from vietser.errors import RulebookError
 from vietser.labels import CLASSES
-from vietser.llm.cache import CallRecord, ResponseCache, cache_key, default_cache_path
-from vietser.llm.client import ChatClient, ChatReply, LLMConfig
+from vietser.llm.chat import Checked, LoggedChat
+from vietser.llm.client import LLMConfig
 from vietser.llm.schema import EMPTY_RESPONSE, MALFORMED_JSON, REFUSAL, SCHEMA_VIOLATION, TRUNCATED
 from vietser.refine.analysis import ErrorAnalysis
 from vietser.refine.devset import DevSet
@@ -65,11 +65,8 @@ def edit_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _decode(reply: ChatReply | CallRecord) -> tuple[Any, str | None]:
+def _decode(content: str | None, refusal: str | None, finish_reason: str | None) -> tuple[Any, str | None]:
     """The decoded JSON answer and None, or None and why there is none."""
-    refusal = reply.refusal if isinstance(reply, ChatReply) else None
-    content = reply.content if isinstance(reply, ChatReply) else reply.response
-    finish_reason = reply.finish_reason if isinstance(reply, ChatReply) else None
     if refusal or finish_reason == "content_filter":
         return None, REFUSAL
     if content is None or not content.strip():
@@ -82,15 +79,18 @@ def _decode(reply: ChatReply | CallRecord) -> tuple[Any, str | None]:
         return None, TRUNCATED if finish_reason == "length" else MALFORMED_JSON
 
 
-def parse_edit_answer(reply: ChatReply | CallRecord) -> tuple[list[RuleEdit], str | None]:
+def parse_edit_answer(
+    content: str | None, refusal: str | None = None, finish_reason: str | None = None
+) -> Checked[list[RuleEdit]]:
     """The edits of a reply (source "llm"), or no edits and the failure reason."""
-    decoded, failure = _decode(reply)
+    decoded, failure = _decode(content, refusal, finish_reason)
     if failure is not None:
-        return [], failure
+        return Checked([], failure)
     try:
-        return parse_edits(decoded, "llm", origin="LLM answer"), None
+        edits = parse_edits(decoded, "llm", origin="LLM answer")
     except RulebookError as exc:
-        return [], f"{SCHEMA_VIOLATION}: {exc}"
+        return Checked([], f"{SCHEMA_VIOLATION}: {exc}")
+    return Checked(edits, None, {"edits": [edit.model_dump(mode="json") for edit in edits]})
 
 
 class LLMProposer:
@@ -114,12 +114,8 @@ class LLMProposer:
         )
         self._system = env.get_template("refine_system.md.j2")
         self._user = env.get_template("refine_user.md.j2")
-        self._client = ChatClient(config)
-        params = self._client.request_params(edit_json_schema())
-        if "json_schema" in params.get("response_format", {}):
-            params["response_format"]["json_schema"]["name"] = SCHEMA_NAME
-        self._params = params
-        self.cache = ResponseCache(config.cache_path or default_cache_path()) if config.use_cache else None
+        self._chat = LoggedChat(config, edit_json_schema(), SCHEMA_NAME)
+        self.cache = self._chat.cache
 
     def messages(
         self, dev: DevSet, rulebook: Rulebook, analysis: ErrorAnalysis
@@ -144,39 +140,21 @@ class LLMProposer:
 
     def propose(self, dev: DevSet, rulebook: Rulebook, analysis: ErrorAnalysis) -> ProposalBatch:
         """The LLM's applicable edits (replayed from the call log when asked before)."""
-        messages = self.messages(dev, rulebook, analysis)
-        key = cache_key(messages, self._params)
-        hit = self.cache.get(key) if self.cache is not None else None
-        notes: list[str] = []
-        if hit is not None:
-            edits, failure = parse_edit_answer(hit)
-            notes.append("replayed from the LLM call log")
-        else:
-            reply = self._client.complete(messages, self._params)
-            edits, failure = ([], reply.error) if reply.error else parse_edit_answer(reply)
-            self._log(key, messages, reply, edits, failure)
-        if failure is not None:
-            return ProposalBatch(source="llm", notes=[*notes, f"LLM answer unusable: {failure}"])
-        return ProposalBatch(source="llm", **_applicable(rulebook, edits, self.max_edits, notes))
+        turn = self._chat.ask(self.messages(dev, rulebook, analysis), parse_edit_answer)
+        notes = ["replayed from the LLM call log"] if turn.replayed else []
+        if turn.checked.failure is not None:
+            return ProposalBatch(source="llm", notes=[*notes, f"LLM answer unusable: {turn.checked.failure}"])
+        return ProposalBatch(source="llm", **_applicable(rulebook, turn.checked.value, self.max_edits, notes))
 
     def close(self) -> None:
         """Close the call log."""
-        if self.cache is not None:
-            self.cache.close()
+        self._chat.close()
 
-    def _log(
-        self,
-        key: str,
-        messages: list[dict[str, str]],
-        reply: ChatReply,
-        edits: list[RuleEdit],
-        failure: str | None,
-    ) -> None:
-        if self.cache is None:
-            return
-        request = {"messages": messages, "params": self._params}
-        parsed = None if failure else {"edits": [e.model_dump(mode="json") for e in edits]}
-        self.cache.add(CallRecord.from_reply(key, self.config.model, request, reply, parsed, failure))
+    def __enter__(self) -> LLMProposer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _applicable(

@@ -47,6 +47,7 @@ class HTTPFailure:
 
     status: int = 500
     message: str = "scripted server error"
+    retry_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RawResponse:
     body: str
     status: int = 200
     content_type: str = "text/html"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,9 @@ def raw(body: str, status: int = 200, content_type: str = "text/html") -> RawRes
     return RawResponse(body, status, content_type)
 
 
-def http_error(status: int = 500) -> HTTPFailure:
-    """An HTTP error response."""
-    return HTTPFailure(status)
+def http_error(status: int = 500, retry_after: str | None = None) -> HTTPFailure:
+    """An HTTP error response, with a ``Retry-After`` header when given (e.g. ``"2"``)."""
+    return HTTPFailure(status, retry_after=retry_after)
 
 
 def delay(seconds: float, then: Reply | HTTPFailure | RawResponse | None = None) -> Delay:
@@ -127,8 +129,11 @@ def _approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _completion_body(model: str, answer: Reply, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    prompt_tokens = sum(_approx_tokens(str(m.get("content", ""))) for m in messages)
+def _completion_body(
+    model: str, answer: Reply, messages: list[dict[str, Any]], prompt_tokens: int | None = None
+) -> dict[str, Any]:
+    if prompt_tokens is None:
+        prompt_tokens = sum(_approx_tokens(str(m.get("content", ""))) for m in messages)
     completion_tokens = _approx_tokens(answer.content or answer.refusal or "")
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -171,8 +176,11 @@ class ScriptedOpenAIServer:
         *,
         latency_s: float = 0.0,
         model: str = "scripted-model",
+        prompt_tokens: int | None = None,
     ) -> None:
+        """``prompt_tokens`` fixes the reported prompt-token count (a server that cut the prompt reports few)."""
         self.model = model
+        self.prompt_tokens = prompt_tokens
         self.policy = policy
         self.latency_s = latency_s
         self._script: deque[ScriptEntry] = deque(script)
@@ -262,8 +270,10 @@ class ScriptedOpenAIServer:
                 return entry
             if isinstance(entry, HTTPFailure):
                 error = {"message": entry.message, "type": "server_error", "code": entry.status}
-                return _json_response({"error": error}, entry.status)
-            return _json_response(_completion_body(self.model, entry, body.get("messages", [])))
+                response = _json_response({"error": error}, entry.status)
+                headers = () if entry.retry_after is None else (("Retry-After", entry.retry_after),)
+                return RawResponse(response.body, response.status, response.content_type, headers)
+            return _json_response(_completion_body(self.model, entry, body.get("messages", []), self.prompt_tokens))
         finally:
             self._end()
 
@@ -295,6 +305,8 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in response.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

@@ -1,0 +1,1 @@
+"""Test doubles for vietser's edges (never imported by the CLI or the library)."""
