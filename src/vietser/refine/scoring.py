@@ -2,20 +2,17 @@
 
 The pipeline keeps the acoustic label on confident clips and asks the rule
 engine on delegated ones (``scope="delegated"``); ``scope="all"`` scores the
-"rules on every clip" baseline. The engine's arithmetic
-(:mod:`vietser.rules.engine`) is repeated here over arrays, because the search
-scores dozens of candidate rulebooks per round: per class,
-``prior_weight * log(max(prior, 1e-6)) + sum of fired weights``, softmax, then
-the most probable class, ties (to 1e-9) going to the class backed by the
-highest-priority fired rule, then to CLASSES order. Tests check that the labels
-equal those of :func:`vietser.pipeline.decide` with a
+"rules on every clip" baseline. Rules fire and clips are scored by the rule
+core (:mod:`vietser.rules.core`), the code the engine runs, over the whole dev
+set at once; the search scores dozens of candidate rulebooks per round, so
+firing masks are cached per set of conditions (:class:`FiringCache`). Tests
+check that the labels equal those of :func:`vietser.pipeline.decide` with a
 :class:`~vietser.rules.engine.RuleEngine`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -26,11 +23,10 @@ from vietser.errors import ConfigError
 from vietser.evaluate.metrics import accuracy_from_confusion, macro_f1_from_confusion
 from vietser.labels import CLASSES
 from vietser.refine.devset import DevSet
-from vietser.rules.engine import PROBABILITY_FLOOR
+from vietser.rules import core
 from vietser.rules.rulebook import Condition, Rule, Rulebook
 
 Scope = Literal["delegated", "all"]
-_NO_RULE = -1e18
 
 
 class DevScore(BaseModel):
@@ -50,27 +46,8 @@ def rule_fires(dev: DevSet, rule: Rule) -> np.ndarray:
 
 
 def conditions_hold(dev: DevSet, conditions: Sequence[Condition]) -> np.ndarray:
-    """Where every condition holds, with the engine's semantics (a missing value never holds)."""
-    fires = np.ones(len(dev), dtype=bool)
-    for condition in conditions:
-        x = dev.column(condition.feature, condition.scale)
-        with np.errstate(invalid="ignore"):
-            if condition.op == "between":
-                holds = (x >= condition.low) & (x <= condition.high)
-            else:
-                holds = _compare(condition.op, x, float(condition.value))  # type: ignore[arg-type]
-        fires &= holds & ~np.isnan(x)
-    return fires
-
-
-def _compare(op: str, x: np.ndarray, value: float) -> np.ndarray:
-    if op == ">":
-        return x > value
-    if op == ">=":
-        return x >= value
-    if op == "<":
-        return x < value
-    return x <= value
+    """Where every condition holds on the dev clips, reading their evidence as the engine does."""
+    return core.conditions_hold(core.evidence_frame(dev.evidence, conditions), conditions)
 
 
 class FiringCache:
@@ -91,23 +68,12 @@ def engine_labels(
     dev: DevSet, rulebook: Rulebook, prior_weight: float = 1.0, cache: FiringCache | None = None
 ) -> np.ndarray:
     """The rule engine's label (index into CLASSES) for every dev clip."""
-    if not (math.isfinite(prior_weight) and prior_weight >= 0):
-        raise ConfigError(f"prior_weight must be a finite number >= 0, got {prior_weight}")
     cache = cache or FiringCache(dev)
-    scores = prior_weight * np.log(np.maximum(dev.prior, PROBABILITY_FLOOR))
-    priority = np.full(scores.shape, _NO_RULE)
-    for rule in rulebook.rules:
-        if not rule.enabled:
-            continue
-        fires = cache.fires(rule)
-        column = CLASSES.index(rule.supports)
-        scores[fires, column] += rule.weight
-        priority[fires, column] = np.maximum(priority[fires, column], rule.priority)
-    exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
-    probabilities = np.round(exponentials / exponentials.sum(axis=1, keepdims=True), 9)
-    top = probabilities == probabilities.max(axis=1, keepdims=True)
-    # argmax returns the first maximum, so remaining ties go to CLASSES order.
-    return np.argmax(np.where(top, priority, 2 * _NO_RULE), axis=1)
+    rules = [rule for rule in rulebook.rules if rule.enabled]
+    fires = np.zeros((len(dev), len(rules)), dtype=bool)
+    for j, rule in enumerate(rules):
+        fires[:, j] = cache.fires(rule)
+    return core.score_clips(dev.prior, fires, rules, prior_weight).labels
 
 
 def pipeline_labels(

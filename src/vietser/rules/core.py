@@ -29,7 +29,7 @@ clip gets the same probabilities whether it is scored alone or in a batch.
 
 Example::
 
-    frame = evidence_frame(evidence, rulebook.rules)
+    frame = evidence_frame(evidence, [c for rule in rulebook.rules for c in rule.when])
     fires = firing_matrix(frame, rulebook.rules)
     scores = score_clips(prior, fires, rulebook.rules, prior_weight=1.0)
 """
@@ -37,7 +37,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,12 +83,12 @@ def evidence_value(evidence: ClipEvidence, condition: Condition) -> float:
     return math.nan if value is None else float(value)
 
 
-def evidence_frame(evidence: Sequence[ClipEvidence], rules: Sequence[Rule]) -> pd.DataFrame:
-    """The feature frame of the columns ``rules`` read, one row per clip, NaN where missing."""
-    conditions = {frame_column(c): c for rule in rules for c in rule.when}
+def evidence_frame(evidence: Sequence[ClipEvidence], conditions: Iterable[Condition]) -> pd.DataFrame:
+    """The feature frame of the columns ``conditions`` read, one row per clip, NaN where missing."""
+    readers = {frame_column(condition): condition for condition in conditions}
     columns = {
         column: np.array([evidence_value(e, condition) for e in evidence], dtype=float)
-        for column, condition in conditions.items()
+        for column, condition in readers.items()
     }
     return pd.DataFrame(columns, index=pd.RangeIndex(len(evidence)))
 

@@ -86,7 +86,7 @@ def evaluate_rules(rulebook: Rulebook, evidence: ClipEvidence) -> list[RuleFirin
     A condition on a missing or non-finite feature does not hold, so its rule does not fire.
     """
     rules = [rule for rule in rulebook.rules if rule.enabled]
-    frame = evidence_frame([evidence], rules)
+    frame = evidence_frame([evidence], [c for rule in rules for c in rule.when])
     return _firings(frame, rules, firing_matrix(frame, rules), 0)
 
 
@@ -193,7 +193,8 @@ class RuleEngine:
     def verdicts(self, requests: Sequence[ReasoningRequest]) -> list[RuleVerdict]:
         """Decide every request at once (one feature-frame row each), in order."""
         rules = [rule for rule in self.rulebook.rules if rule.enabled]
-        frame = evidence_frame([request.evidence for request in requests], rules)
+        conditions = [c for rule in rules for c in rule.when]
+        frame = evidence_frame([request.evidence for request in requests], conditions)
         # Rules were fitted on the training clips; far outside them their thresholds mean nothing.
         fires = firing_matrix(frame, rules, [request.out_of_domain for request in requests])
         priors = [acoustic_prior(request.probabilities) for request in requests]
