@@ -2,38 +2,46 @@
 
 from __future__ import annotations
 
-from vietser.acoustic.calibration import CalibrationReport
-from vietser.acoustic.calibration import brier_score
-from vietser.acoustic.calibration import expected_calibration_error
-from vietser.acoustic.config import AcousticConfig
-from vietser.acoustic.config import CalibrationMethod
-from vietser.acoustic.config import FeatureSet
-from vietser.acoustic.config import ModelKind
-from vietser.acoustic.config import Normalisation
-from vietser.acoustic.models import feature_columns
-from vietser.acoustic.persist import load_model
-from vietser.acoustic.persist import save_model
-from vietser.acoustic.train import CVResult
-from vietser.acoustic.train import TrainedModel
-from vietser.acoustic.train import predict_proba
-from vietser.acoustic.train import speaker_folds
-from vietser.acoustic.train import train_acoustic
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "AcousticConfig",
-    "CVResult",
-    "CalibrationMethod",
-    "CalibrationReport",
-    "FeatureSet",
-    "ModelKind",
-    "Normalisation",
-    "TrainedModel",
-    "brier_score",
-    "expected_calibration_error",
-    "feature_columns",
-    "load_model",
-    "predict_proba",
-    "save_model",
-    "speaker_folds",
-    "train_acoustic",
-]
+from vietser.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from vietser.acoustic.calibration import CalibrationReport
+    from vietser.acoustic.calibration import brier_score
+    from vietser.acoustic.calibration import expected_calibration_error
+    from vietser.acoustic.config import AcousticConfig
+    from vietser.acoustic.config import CalibrationMethod
+    from vietser.acoustic.config import FeatureSet
+    from vietser.acoustic.config import ModelKind
+    from vietser.acoustic.config import Normalisation
+    from vietser.acoustic.models import feature_columns
+    from vietser.acoustic.persist import load_model
+    from vietser.acoustic.persist import save_model
+    from vietser.acoustic.train import CVResult
+    from vietser.acoustic.train import TrainedModel
+    from vietser.acoustic.train import predict_proba
+    from vietser.acoustic.train import speaker_folds
+    from vietser.acoustic.train import train_acoustic
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "CalibrationReport": "vietser.acoustic.calibration",
+        "brier_score": "vietser.acoustic.calibration",
+        "expected_calibration_error": "vietser.acoustic.calibration",
+        "AcousticConfig": "vietser.acoustic.config",
+        "CalibrationMethod": "vietser.acoustic.config",
+        "FeatureSet": "vietser.acoustic.config",
+        "ModelKind": "vietser.acoustic.config",
+        "Normalisation": "vietser.acoustic.config",
+        "feature_columns": "vietser.acoustic.models",
+        "load_model": "vietser.acoustic.persist",
+        "save_model": "vietser.acoustic.persist",
+        "CVResult": "vietser.acoustic.train",
+        "TrainedModel": "vietser.acoustic.train",
+        "predict_proba": "vietser.acoustic.train",
+        "speaker_folds": "vietser.acoustic.train",
+        "train_acoustic": "vietser.acoustic.train",
+    },
+)

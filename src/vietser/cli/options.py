@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from pydantic import ValidationError
 
 from vietser.errors import ConfigError
-from vietser.llm.client import LLMConfig, PromptTemplates
+
+if TYPE_CHECKING:  # the LLM client loads the openai SDK; only commands that reason need it
+    from vietser.llm.client import LLMConfig, PromptTemplates
 
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="Run configuration (.toml, .yaml or .json).")
@@ -70,6 +72,8 @@ def llm_config(base_url: str | None, model: str | None) -> LLMConfig | None:
         return None
     if not model:
         raise ConfigError(f"--llm-base-url {base_url} needs --llm-model (or VIETSER_LLM_MODEL): the model name it serves")
+    from vietser.llm.client import LLMConfig
+
     try:
         return LLMConfig(base_url=base_url, model=model)
     except ValidationError as exc:
@@ -81,6 +85,8 @@ def prompt_templates(
 ) -> PromptTemplates:
     """The prompt templates this command names: its options, else those of ``given`` (LLM settings from a
     configuration file named on this command line)."""
+    from vietser.llm.client import PromptTemplates
+
     return PromptTemplates(
         system_template=system_template or (given.system_template if given else None),
         prompt_template=prompt_template or (given.prompt_template if given else None),
