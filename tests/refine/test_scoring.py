@@ -8,7 +8,7 @@ from vietser.pipeline import decide
 from vietser.refine.devset import DevSet
 from vietser.refine.scoring import score
 from vietser.rules.engine import RuleEngine
-from vietser.rules.rulebook import default_rulebook
+from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook, default_rulebook
 
 
 def _random_dev(n: int = 150, seed: int = 3) -> tuple[DevSet, pd.DataFrame]:
@@ -49,3 +49,34 @@ def test_score_reports_macro_f1_and_the_delegation_rate(dev: DevSet, rulebook) -
     result = score(dev, rulebook)
     assert 0.7 < result.macro_f1 < 0.9
     assert result.delegation_rate == float(dev.delegated.mean())
+
+
+def _pitch_rule(rule_id: str, supports: str, threshold: float, priority: int) -> Rule:
+    return Rule(
+        id=rule_id,
+        when=[Condition(feature="prosody.f0_mean_st", op=">", value=threshold)],
+        supports=supports,  # type: ignore[arg-type]
+        weight=1.0,
+        priority=priority,
+        rationale=Rationale(en="tie", vi="hòa"),
+        provenance="guideline",
+    )
+
+
+def test_exact_ties_go_to_the_higher_priority_rule_as_in_the_pipeline() -> None:
+    """Uniform priors and equal weights: clips past both thresholds tie angry and panic."""
+    dev, frame = _random_dev(n=60, seed=5)
+    uniform = np.full((len(dev), 3), 1 / 3)
+    dev = DevSet(dev.clip_ids, dev.evidence, uniform, dev.routes, dev.labels)
+    rulebook = Rulebook(
+        name="tie",
+        version=1,
+        rules=[_pitch_rule("angry-pitch", "angry", 0.0, 0), _pitch_rule("panic-pitch", "panic", 1.0, 2)],
+    )
+    every_clip = [Route.DELEGATED] * len(dev)
+    decisions = decide(frame, uniform, dev.evidence, uniform.max(axis=1), every_clip, RuleEngine(rulebook))
+    predictions = score(dev, rulebook, scope="all").predictions
+    pitch = [e.z.get("prosody.f0_mean_st", float("nan")) for e in dev.evidence]
+    assert predictions == tuple(d.label for d in decisions)
+    assert {p for p, z in zip(predictions, pitch) if z > 1.0} == {"panic"}
+    assert {p for p, z in zip(predictions, pitch) if 0.0 < z <= 1.0} == {"angry"}
