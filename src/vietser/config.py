@@ -14,7 +14,7 @@ from vietser.acoustic import AcousticConfig
 from vietser.data.channel import ChannelName
 from vietser.errors import ConfigError
 from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
-from vietser.llm.client import LLMConfig, PromptTemplates
+from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
 from vietser.routing import DelegationBudget, RoutingPolicy, ScoreName
 
 CONFIG_FILE = "config.json"
@@ -127,10 +127,11 @@ def read_run_config(run_dir: Path) -> RunConfig:
 
 
 def read_reasoning_config(
-    run_dir: Path, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+    run_dir: Path, llm: LLMConfig | LLMOverrides | None = None, templates: PromptTemplates = PromptTemplates()
 ) -> RunConfig:
     """The run's RunConfig for deciding clips (predict, evaluate, the review app), with the LLM settings of
-    this call: ``llm`` when given, else the run's own.
+    this call: ``llm`` when it is a whole LLMConfig, else the run's own with the ``LLMOverrides`` given
+    merged into them (``--llm-timeout`` changes only the timeout of the run's ``[llm]``).
 
     A prompt template is code the LLM reasoner renders, and a run directory is data that may come from
     anyone, so a template path stored in its config.json is never used on its own: ``templates`` replaces
@@ -142,9 +143,12 @@ def read_reasoning_config(
             names one while no LLM is configured.
     """
     config = read_run_config(run_dir)
-    if llm is None and config.llm is not None:
-        _refuse_stored_templates(config.llm, templates, run_dir / CONFIG_FILE)
-    chosen = llm or config.llm
+    if isinstance(llm, LLMConfig):
+        chosen: LLMConfig | None = llm
+    else:
+        if config.llm is not None:
+            _refuse_stored_templates(config.llm, templates, run_dir / CONFIG_FILE)
+        chosen = (llm or LLMOverrides()).merged_into(config.llm)
     if chosen is None:
         if templates.named():
             raise ConfigError(

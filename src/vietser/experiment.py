@@ -26,7 +26,7 @@ from vietser.features.extract import read_features, write_features
 from vietser.features.raw import raw_feature_columns
 from vietser.features.normalize import CorpusStats
 from vietser.integrity import TRAINED_FILES, record_training, update_checksums, verify_checksums
-from vietser.llm.client import LLMConfig, PromptTemplates
+from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
 from vietser.llm.reasoner import LLMReasoner
 from vietser.pipeline import OOD_COLUMN, out_of_domain
 from vietser.pipeline import acoustic_decisions, combine, oracle_decisions, reasoning_requests
@@ -246,11 +246,11 @@ def annotator_agreement(frame: pd.DataFrame) -> AgreementReport | None:
 
 
 def evaluate_run(
-    run_dir: Path, *, llm: LLMConfig | None = None, templates: PromptTemplates = PromptTemplates()
+    run_dir: Path, *, llm: LLMConfig | LLMOverrides | None = None, templates: PromptTemplates = PromptTemplates()
 ) -> EvaluationResult:
     """Choose the routing threshold on dev, decide dev and test clips, compare systems and write the report.
 
-    ``llm`` replaces the run's LLM settings; prompt templates come only from ``templates``
+    ``llm`` replaces (an LLMConfig) or amends (LLMOverrides) the run's LLM settings; prompt templates come only from ``templates``
     (:func:`~vietser.config.read_reasoning_config`).
 
     Raises:
@@ -263,56 +263,56 @@ def evaluate_run(
     model = load_model(run_dir)
     profiles = rundir.read_profiles(run_dir)
     rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
-    reasoner = make_reasoner(config, rulebook)
-    dev = split_view(model, profiles, features[features["split"] == "dev"], config)
-    final_dir = rundir.final_model_dir(run_dir)
-    final_model, final_profiles = (
-        (load_model(final_dir), rundir.read_profiles(final_dir)) if final_dir != run_dir else (model, profiles)
-    )
-    test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
+    with make_reasoner(config, rulebook) as reasoner:
+        dev = split_view(model, profiles, features[features["split"] == "dev"], config)
+        final_dir = rundir.final_model_dir(run_dir)
+        final_model, final_profiles = (
+            (load_model(final_dir), rundir.read_profiles(final_dir)) if final_dir != run_dir else (model, profiles)
+        )
+        test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
 
-    dev_results = reason_every_clip(dev, reasoner)
-    reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels
-    router = choose_threshold(
-        dev.probabilities,
-        dev.labels,
-        config.routing,
-        score=config.confidence_score,
-        reasoner_correct=reasoner_correct,
-    )
-    save_router(router, run_dir)
-    update_checksums(run_dir, [ROUTER_FILE])
-    dev_decisions = routed(dev, router.route(dev.probabilities, out_of_domain(dev.frame)), dev_results)
-    test_routes = router.route(test.probabilities, out_of_domain(test.frame))
-    systems = compare_systems(test, test_routes, reasoner, rulebook)
-    refinement = rundir.read_refinement(run_dir)
-    extra_sections = []
-    if refinement is not None:
-        name, decisions_before = before_refinement(test, test_routes, config, refinement)
-        systems[name] = decisions_before
-        test_scores = {
-            refinement.initial_rulebook.version: _macro_f1(decisions_before),
-            refinement.final_rulebook.version: _macro_f1(systems[PIPELINE]),
+        dev_results = reason_every_clip(dev, reasoner)
+        reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels
+        router = choose_threshold(
+            dev.probabilities,
+            dev.labels,
+            config.routing,
+            score=config.confidence_score,
+            reasoner_correct=reasoner_correct,
+        )
+        save_router(router, run_dir)
+        update_checksums(run_dir, [ROUTER_FILE])
+        dev_decisions = routed(dev, router.route(dev.probabilities, out_of_domain(dev.frame)), dev_results)
+        test_routes = router.route(test.probabilities, out_of_domain(test.frame))
+        systems = compare_systems(test, test_routes, reasoner, rulebook)
+        refinement = rundir.read_refinement(run_dir)
+        extra_sections = []
+        if refinement is not None:
+            name, decisions_before = before_refinement(test, test_routes, config, refinement)
+            systems[name] = decisions_before
+            test_scores = {
+                refinement.initial_rulebook.version: _macro_f1(decisions_before),
+                refinement.final_rulebook.version: _macro_f1(systems[PIPELINE]),
+            }
+            extra_sections.append(refinement_section(refinement, test_scores))
+        extra_sections.append(domain_section(systems[PIPELINE]))
+        decisions = dev_decisions + systems[PIPELINE]
+        rundir.write_decisions(decisions, run_dir / rundir.DECISIONS_FILE)
+
+        summary = {
+            "reasoner": reasoner.name,
+            "router": router.model_dump(mode="json"),
+            "test": system_summary(systems, config.n_bootstrap, config.seed),
+            "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
+            "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
+            "n_skipped": rundir.count_skipped(run_dir),
+            "out_of_domain_share": {
+                split: float(np.mean(out_of_domain(view.frame))) if len(view.frame) else 0.0
+                for split, view in (("dev", dev), ("test", test))
+            },
         }
-        extra_sections.append(refinement_section(refinement, test_scores))
-    extra_sections.append(domain_section(systems[PIPELINE]))
-    decisions = dev_decisions + systems[PIPELINE]
-    rundir.write_decisions(decisions, run_dir / rundir.DECISIONS_FILE)
-
-    summary = {
-        "reasoner": reasoner.name,
-        "router": router.model_dump(mode="json"),
-        "test": system_summary(systems, config.n_bootstrap, config.seed),
-        "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
-        "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
-        "n_skipped": rundir.count_skipped(run_dir),
-        "out_of_domain_share": {
-            split: float(np.mean(out_of_domain(view.frame))) if len(view.frame) else 0.0
-            for split, view in (("dev", dev), ("test", test))
-        },
-    }
-    if isinstance(reasoner, LLMReasoner):
-        summary["llm_usage"] = reasoner.usage.model_dump()
+        if isinstance(reasoner, LLMReasoner):
+            summary["llm_usage"] = reasoner.usage.model_dump()
     rundir.write_summary(summary, run_dir)
     report = write_report(
         run_dir,

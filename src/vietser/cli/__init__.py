@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from vietser.cli import adapt_command, data_commands, demo_command, refine_commands, rules_commands, run_commands
+from vietser.cli import (
+    adapt_command,
+    data_commands,
+    demo_command,
+    llm_commands,
+    refine_commands,
+    rules_commands,
+    run_commands,
+)
 
 app = typer.Typer(
     name="vietser",
@@ -18,5 +26,6 @@ demo_command.register(app)
 rules_commands.register(app)
 refine_commands.register(app)
 adapt_command.register(app)
+llm_commands.register(app)
 
 __all__ = ["app"]

@@ -12,6 +12,27 @@ from rich.table import Table
 
 from vietser.cli.console import console, err_console, progress_bar, user_errors
 from vietser.cli.data_commands import print_extraction_summary
+from vietser.cli.calls_command import (
+    ChannelNamesOption,
+    SegmentsOption,
+    SmoothingOption,
+    TimelineOption,
+    VadOption,
+    call_config,
+    predict_calls,
+)
+from vietser.cli.llm_options import (
+    LLMBackendOption,
+    LLMConcurrencyOption,
+    LLMGGUFOption,
+    LLMMaxTokensOption,
+    LLMOptions,
+    LLMRetriesOption,
+    LLMRevisionOption,
+    LLMStructuredOutputOption,
+    LLMTimeoutOption,
+    llm_session,
+)
 from vietser.cli.options import (
     ConfigOption,
     FeatureSetOption,
@@ -24,16 +45,16 @@ from vietser.cli.options import (
     NormalisationOption,
     RulebookOption,
     feature_set_list,
-    llm_config,
     prompt_templates,
 )
 
 if TYPE_CHECKING:
     from vietser.config import RunConfig
-    from vietser.llm.client import PromptTemplates
+    from vietser.llm.client import LLMOverrides, PromptTemplates
     from vietser.predict import PredictResult
 
 NOTHING_DECIDED_EXIT = 1
+FALLBACK_WARNING_SHARE = 0.20
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
 
 
@@ -104,11 +125,45 @@ def train(
     console.print(f"run directory: {output}")
 
 
-def _evaluate(run_dir: Path, base_url: str | None, llm_model: str | None, templates: PromptTemplates) -> None:
+def print_llm_usage(usage: dict) -> None:
+    """Calls, fallbacks by reason, tokens per clip and latency of the LLM; loud above 20 % fallbacks."""
+    table = Table(title=f"LLM usage ({usage['structured_output'] or 'no'} structured output)")
+    for column in ("clips", "calls", "from log", "fallbacks", "tokens/clip in", "tokens/clip out", "p50 s", "p95 s"):
+        table.add_column(column, justify="right")
+    live = max(usage["requests"] - usage["cache_hits"], 1)
+    table.add_row(
+        str(usage["requests"]),
+        str(usage["calls"]),
+        str(usage["cache_hits"]),
+        str(usage["fallbacks"]),
+        f"{usage['prompt_tokens'] / live:.0f}",
+        f"{usage['completion_tokens'] / live:.0f}",
+        f"{usage['p50_latency_s']:.2f}",
+        f"{usage['p95_latency_s']:.2f}",
+    )
+    console.print(table)
+    for reason, count in sorted(usage["failures"].items(), key=lambda item: -item[1]):
+        console.print(f"  fallback: {reason} × {count}")
+    share = usage["fallbacks"] / usage["requests"] if usage["requests"] else 0.0
+    if share > FALLBACK_WARNING_SHARE:
+        err_console.print(
+            f"[bold red]warning:[/] {share:.0%} of the LLM answers were unusable and kept the acoustic label; "
+            "the LLM rows above score the acoustic model, not the LLM. Check the endpoint with `vietser llm check`."
+        )
+    if usage.get("short_prompts"):
+        err_console.print(
+            f"[bold red]warning:[/] the server cut {usage['short_prompts']} prompts (far fewer prompt tokens than "
+            "sent); raise its context length (llama-server -c 8192, OLLAMA_CONTEXT_LENGTH=8192)."
+        )
+
+
+def _evaluate(run_dir: Path, llm: LLMOverrides | None, templates: PromptTemplates) -> None:
     from vietser.experiment import evaluate_run
 
-    result = evaluate_run(run_dir, llm=llm_config(base_url, llm_model), templates=templates)
+    result = evaluate_run(run_dir, llm=llm, templates=templates)
     print_systems(result.summary)
+    if "llm_usage" in result.summary:
+        print_llm_usage(result.summary["llm_usage"])
     console.print(f"report: {result.report.markdown} and {result.report.html}")
 
 
@@ -118,6 +173,14 @@ def evaluate(
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
     llm_prompt_template: LLMPromptTemplateOption = None,
+    llm: LLMBackendOption = None,
+    llm_gguf: LLMGGUFOption = None,
+    llm_timeout: LLMTimeoutOption = None,
+    llm_concurrency: LLMConcurrencyOption = None,
+    llm_retries: LLMRetriesOption = None,
+    llm_max_tokens: LLMMaxTokensOption = None,
+    llm_structured_output: LLMStructuredOutputOption = None,
+    llm_revision: LLMRevisionOption = None,
     on: Annotated[
         Optional[Path],
         typer.Option(
@@ -130,10 +193,15 @@ def evaluate(
     """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
     with user_errors():
         templates = prompt_templates(llm_system_template, llm_prompt_template)
-        if on is None:
-            _evaluate(run_dir, llm_base_url, llm_model, templates)
-        else:
-            _evaluate_on(run_dir, on, jobs, llm_config(llm_base_url, llm_model), templates)
+        options = LLMOptions(
+            llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
+            llm_structured_output, llm_revision,
+        )
+        with llm_session(options) as settings:
+            if on is None:
+                _evaluate(run_dir, settings, templates)
+            else:
+                _evaluate_on(run_dir, on, jobs, settings, templates)
 
 
 def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) -> None:  # noqa: ANN001
@@ -143,7 +211,8 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) 
     from vietser.transfer import evaluate_on, transfer_dir
 
     predictor = load_predictor(run_dir, llm, templates)
-    result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
+    with predictor.reasoner:
+        result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
     out = transfer_dir(run_dir, manifest_path)
     out.mkdir(parents=True, exist_ok=True)
     write_decisions(result.decisions, out / DECISIONS_FILE)
@@ -170,6 +239,14 @@ def run(
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
     llm_prompt_template: LLMPromptTemplateOption = None,
+    llm: LLMBackendOption = None,
+    llm_gguf: LLMGGUFOption = None,
+    llm_timeout: LLMTimeoutOption = None,
+    llm_concurrency: LLMConcurrencyOption = None,
+    llm_retries: LLMRetriesOption = None,
+    llm_max_tokens: LLMMaxTokensOption = None,
+    llm_structured_output: LLMStructuredOutputOption = None,
+    llm_revision: LLMRevisionOption = None,
 ) -> None:
     """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
     with user_errors():
@@ -178,7 +255,12 @@ def run(
         _train(features_path, output, config)
         # The --config file is part of this command line, so its templates are too.
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
-        _evaluate(output, llm_base_url, llm_model, templates)
+        options = LLMOptions(
+            llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
+            llm_structured_output, llm_revision,
+        )
+        with llm_session(options) as settings:
+            _evaluate(output, settings, templates)
 
 
 def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> Path:
@@ -211,6 +293,14 @@ def predict(
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
     llm_prompt_template: LLMPromptTemplateOption = None,
+    llm: LLMBackendOption = None,
+    llm_gguf: LLMGGUFOption = None,
+    llm_timeout: LLMTimeoutOption = None,
+    llm_concurrency: LLMConcurrencyOption = None,
+    llm_retries: LLMRetriesOption = None,
+    llm_max_tokens: LLMMaxTokensOption = None,
+    llm_structured_output: LLMStructuredOutputOption = None,
+    llm_revision: LLMRevisionOption = None,
     priors: Annotated[
         Optional[str],
         typer.Option(
@@ -226,6 +316,11 @@ def predict(
             "against them instead of against its own speaker's clips or the training corpus.",
         ),
     ] = None,
+    segments: SegmentsOption = False,
+    channel_names: ChannelNamesOption = None,
+    smoothing: SmoothingOption = 0.0,
+    vad: VadOption = "webrtc",
+    timeline: TimelineOption = None,
 ) -> None:
     """Classify new audio: one Decision per file as JSON Lines (label, probabilities, route, evidence, reasoner).
 
@@ -233,6 +328,9 @@ def predict(
     loops, folders named like audio, linked folders, which are not entered)
     gets a line {"path": ..., "skipped": true, "reason": ...} after the
     decisions, and is listed on stderr.
+
+    With --segments each file is a whole call: one Decision per speech segment
+    (with call_id, channel, start_s, end_s), then one call_summary line per call.
 
     Exit status: 0 when at least one file was decided; 1 when none could be;
     2 for a usage error or an unusable run directory.
@@ -245,12 +343,22 @@ def predict(
             raise typer.BadParameter("--speaker-from must be 'file' or 'folder'")
         templates = prompt_templates(llm_system_template, llm_prompt_template)
         target_priors = None if priors is None else "auto" if priors == "auto" else parse_priors(priors)
-        predictor = load_predictor(run_dir, llm_config(llm_base_url, llm_model), templates, target_priors)
-        if reference is not None:
-            for unusable in predictor.use_reference(reference, jobs):
-                err_console.print(f"[yellow]reference skipped[/] {unusable.path}: {unusable.reason}")
-        with progress_bar("predict") as progress:
-            result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
+        options = LLMOptions(
+            llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
+            llm_structured_output, llm_revision,
+        )
+        with llm_session(options) as settings:
+            predictor = load_predictor(run_dir, settings, templates, target_priors)
+            with predictor.reasoner:
+                if reference is not None:
+                    for unusable in predictor.use_reference(reference, jobs):
+                        err_console.print(f"[yellow]reference skipped[/] {unusable.path}: {unusable.reason}")
+                if segments:
+                    config = call_config(channel_names, smoothing, vad)
+                    calls = predict_calls(predictor, target, config, jobs, output, timeline)
+                    raise typer.Exit(code=0 if calls else NOTHING_DECIDED_EXIT)
+                with progress_bar("predict") as progress:
+                    result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
     lines = _prediction_lines(result)
     if output is None:
         sys.stdout.write(lines)
