@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Emotion(str, Enum):
@@ -25,6 +29,14 @@ VIETNAMESE_NAMES: dict[str, str] = {
 }
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
+
+# A manifest's ``annotator_<name>`` columns hold each annotator's label of the clip (empty: no vote).
+ANNOTATOR_PREFIX = "annotator_"
+
+
+def annotator_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``annotator_*`` columns of a table, in table order."""
+    return [column for column in frame.columns if str(column).startswith(ANNOTATOR_PREFIX)]
 
 
 def label_indices(labels: Sequence[str] | np.ndarray, classes: Sequence[str] = CLASSES) -> np.ndarray:

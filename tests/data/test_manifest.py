@@ -11,12 +11,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ToneWriter
-from vietser.data.manifest import (
-    assign_speaker_splits,
-    load_manifest,
-    parse_label_map,
-    write_manifest,
-)
+from vietser.data.label_map import parse_label_map
+from vietser.data.manifest import load_manifest, write_manifest
+from vietser.data.splits import assign_speaker_splits
 from vietser.errors import ConfigError, ManifestError
 
 HEADER = ["path", "label", "speaker", "split"]

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vietser.data.manifest import LabelMapSpec, assign_speaker_splits, parse_label_map
+from vietser.data.label_map import LabelMapSpec, parse_label_map
+from vietser.data.splits import assign_speaker_splits
 from vietser.errors import ConfigError, CorpusError
 
 AUDIO_SUFFIXES = (".wav", ".flac")

@@ -8,9 +8,9 @@ normalised against their own corpus where they have no baseline of their own,
 and a speaker id used by two corpora (``03`` of one corpus and ``03`` of
 another are different people) becomes ``<corpus>/<speaker>``.
 Labels are mapped onto calm / angry / panic by a label mapping that extends
-:data:`DEFAULT_LABEL_MAP`; a label mapped to ``None`` leaves its rows out.
+:data:`~vietser.data.label_map.DEFAULT_LABEL_MAP`; a label mapped to ``None`` leaves its rows out.
 
-Example::
+Example (:func:`~vietser.data.splits.assign_speaker_splits` deals speakers out to splits)::
 
     frame = load_manifest("data/manifest.csv", label_map={"happy": None})
     write_manifest(assign_speaker_splits(frame, seed=1), "data/resplit.csv")
@@ -26,48 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from vietser.errors import ConfigError, ManifestError
-from vietser.labels import CLASSES, SPLITS, VIETNAMESE_NAMES
+from vietser.data.label_map import LabelMapSpec, label_key, label_mapping
+from vietser.errors import ManifestError
+from vietser.features.normalize import CORPUS_COLUMN
+from vietser.labels import CLASSES, SPLITS, annotator_columns
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split")
-ANNOTATOR_PREFIX = "annotator_"
-CORPUS_COLUMN = "corpus"
 MAX_LISTED = 10
 
-LabelMapSpec = Mapping[str, str | None] | str | Path | Sequence[str]
-
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_DROP_WORDS = ("", "none", "null", "drop", "-")
-
-DEFAULT_LABEL_MAP: Mapping[str, str] = {
-    **{name: name for name in CLASSES},
-    "neutral": "calm",
-    "anger": "angry",
-    "fear": "panic",
-    "fearful": "panic",
-    "scared": "panic",
-    "afraid": "panic",
-    **{vietnamese: name for name, vietnamese in VIETNAMESE_NAMES.items()},
-    # The same words typed without diacritics, and common Vietnamese synonyms.
-    "binh tinh": "calm",
-    "trung tính": "calm",
-    "tuc gian": "angry",
-    "giận dữ": "angry",
-    "hoang loan": "panic",
-    "hoảng sợ": "panic",
-    "sợ hãi": "panic",
-}
-
-
-def label_key(value: str) -> str:
-    """Normal form of a label for lookups: NFC, case-folded, single spaces.
-
-    NFC matters for Vietnamese: the same word may arrive precomposed or with
-    combining diacritics depending on the keyboard that typed it.
-    """
-    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
 
 
 def speaker_id(value: str) -> str:
@@ -77,71 +45,6 @@ def speaker_id(value: str) -> str:
     spellings would let them sit in train and test at once.
     """
     return unicodedata.normalize("NFC", value.strip())
-
-
-_DEFAULT_KEYS = {label_key(key): target for key, target in DEFAULT_LABEL_MAP.items()}
-_CLASS_NAMES = {label_key(name): name for name in CLASSES} | {
-    label_key(vietnamese): name for name, vietnamese in VIETNAMESE_NAMES.items()
-}
-
-
-def parse_label_map(spec: LabelMapSpec) -> dict[str, str | None]:
-    """Read a label mapping ``{source label: class or None}`` from any usual form.
-
-    Args:
-        spec: a mapping; a YAML/JSON file holding one; a string of
-            ``source=target`` pairs separated by commas; or a list of such
-            strings. A target of ``none``, ``drop``, ``-`` or nothing maps
-            the source to ``None`` (leave those clips out).
-
-    Returns:
-        Keys in :func:`label_key` form, targets one of CLASSES or None.
-
-    Raises:
-        ConfigError: unreadable file, malformed pair or unknown target class.
-    """
-    if isinstance(spec, Mapping):
-        pairs = list(spec.items())
-    elif isinstance(spec, Path) or (isinstance(spec, str) and "=" not in spec):
-        pairs = list(_read_label_map_file(Path(spec)).items())
-    else:
-        items = [spec] if isinstance(spec, str) else list(spec)
-        pairs = [_split_pair(part) for item in items for part in item.split(",") if part.strip()]
-    return {label_key(str(source)): _target_class(source, target) for source, target in pairs}
-
-
-def _read_label_map_file(path: Path) -> Mapping[str, str | None]:
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"label map file not found: {path}. Give a YAML/JSON file or pairs like 'happy=calm,sad=none'."
-        ) from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read label map {path}: {exc}") from exc
-    if not isinstance(content, Mapping):
-        found = type(content).__name__
-        raise ConfigError(f"label map {path} must hold a mapping 'source label: class', found {found}.")
-    return content
-
-
-def _split_pair(text: str) -> tuple[str, str]:
-    source, sep, target = text.partition("=")
-    if not sep or not source.strip():
-        raise ConfigError(f"label map entry {text.strip()!r} is not of the form source=target (e.g. happy=calm).")
-    return source, target
-
-
-def _target_class(source: object, target: object) -> str | None:
-    if target is None or (isinstance(target, str) and label_key(target) in _DROP_WORDS):
-        return None
-    name = _CLASS_NAMES.get(label_key(str(target)))
-    if name is None:
-        raise ConfigError(
-            f"label map sends {source!r} to {target!r}, which is not a class. "
-            f"Use one of {', '.join(CLASSES)} (or none to leave those clips out)."
-        )
-    return name
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -232,7 +135,7 @@ def _map_labels(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> tuple
 
 def _map_annotators(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> list[str]:
     problems = []
-    for column in [c for c in table.columns if c.startswith(ANNOTATOR_PREFIX)]:
+    for column in annotator_columns(table):
         keys = table[column].map(label_key)
         unknown = (keys != "") & ~keys.isin(list(mapping))
         if unknown.any():
@@ -271,6 +174,13 @@ def _qualify_shared_speakers(table: pd.DataFrame) -> list[str]:
     shared = table["speaker"].isin(corpora.index[corpora > 1]) & (table["speaker"] != "")
     table.loc[shared, "speaker"] = table.loc[shared, CORPUS_COLUMN] + "/" + table.loc[shared, "speaker"]
     return []
+
+
+def corpus_of_clips(frame: pd.DataFrame) -> dict[str, str]:
+    """Clip id → corpus, for a frame with ``clip_id`` and ``corpus`` columns (empty without them)."""
+    if CORPUS_COLUMN not in frame.columns or "clip_id" not in frame.columns:
+        return {}
+    return dict(zip(frame["clip_id"].astype(str), frame[CORPUS_COLUMN].astype(str)))
 
 
 def _check_files(table: pd.DataFrame) -> list[str]:
@@ -351,7 +261,7 @@ def _nfc_path(path: str) -> str:
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     extras = [c for c in table.columns if c not in (*REQUIRED_COLUMNS, "clip_id", "transcript", "_row")]
-    annotators = [c for c in extras if c.startswith(ANNOTATOR_PREFIX)]
+    annotators = [c for c in annotator_columns(table) if c in extras]
     others = [c for c in extras if c not in annotators]
     optional = ["transcript"] if "transcript" in table.columns else []
     columns = ["clip_id", *REQUIRED_COLUMNS, *optional, *annotators, *others]
@@ -368,7 +278,7 @@ def load_manifest(
 
     Args:
         path: a .csv or .jsonl manifest.
-        label_map: extra or overriding entries for :data:`DEFAULT_LABEL_MAP`
+        label_map: extra or overriding entries for :data:`~vietser.data.label_map.DEFAULT_LABEL_MAP`
             in any form :func:`parse_label_map` accepts.
         check_files: also require every audio file to exist.
         default_split: the split of every row of a manifest without a ``split`` column
@@ -388,7 +298,7 @@ def load_manifest(
     """
     manifest_path = Path(path)
     table = _read_table(manifest_path, default_split)
-    mapping = {**_DEFAULT_KEYS, **parse_label_map(label_map or {})}
+    mapping = label_mapping(label_map)
     table, problems = _map_labels(table, mapping)
     if table.empty and not problems:
         raise ManifestError(f"{manifest_path}: the label mapping leaves no rows; map at least one label to a class.")
@@ -436,50 +346,3 @@ def write_manifest(frame: pd.DataFrame, path: str | Path) -> Path:
         lines = (json.dumps(record, ensure_ascii=False, default=str) for record in table.to_dict("records"))
         out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return out
-
-
-def _split_sizes(n_speakers: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]:
-    def share(fraction: float) -> int:
-        return max(1, int(n_speakers * fraction + 0.5)) if fraction > 0 and n_speakers >= 2 else 0
-
-    n_dev, n_test = share(dev_fraction), share(test_fraction)
-    # At least one training speaker; with too few speakers dev gives way first.
-    while n_dev + n_test > n_speakers - 1:
-        if n_dev >= n_test and n_dev > 0:
-            n_dev -= 1
-        else:
-            n_test -= 1
-    return n_dev, n_test
-
-
-def assign_speaker_splits(
-    frame: pd.DataFrame,
-    dev_fraction: float = 0.2,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Return a copy of ``frame`` with ``split`` assigned by speaker.
-
-    Speakers (not clips) are shuffled with ``seed`` and dealt out so that the
-    number of speakers per split follows the fractions. Every split with a
-    positive fraction gets a speaker once there are three speakers; with two,
-    one trains and the other is held out for test (no dev); one speaker trains.
-    Speakers are compared by :func:`speaker_id` (NFC). The result depends only
-    on the set of speakers and ``seed``.
-    """
-    if "speaker" not in frame.columns:
-        raise ManifestError("cannot assign speaker splits: the frame has no speaker column.")
-    if min(dev_fraction, test_fraction) < 0 or dev_fraction + test_fraction >= 1:
-        raise ConfigError(
-            f"dev_fraction={dev_fraction} and test_fraction={test_fraction} must be non-negative "
-            "and leave a share for training (sum below 1)."
-        )
-    ids = frame["speaker"].astype(str).map(speaker_id)
-    speakers = sorted(ids.unique())
-    n_dev, n_test = _split_sizes(len(speakers), dev_fraction, test_fraction)
-    order = np.random.default_rng(seed).permutation(len(speakers))
-    names = ["test"] * n_test + ["dev"] * n_dev + ["train"] * (len(speakers) - n_dev - n_test)
-    split_of = {speakers[index]: name for index, name in zip(order, names)}
-    result = frame.copy()
-    result["split"] = ids.map(split_of)
-    return result
