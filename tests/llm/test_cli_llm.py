@@ -61,3 +61,27 @@ def test_an_unknown_llm_backend_is_refused(trained_run: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", str(trained_run), "--llm", "cloud"])
     assert result.exit_code != 0
     assert "--llm local" in result.output
+
+
+def test_the_local_server_ends_with_the_process_that_started_it(llama_server) -> None:  # noqa: ANN001
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time\\nfrom pathlib import Path\\nfrom vietser.llm.local_server import LlamaServer\\n"
+        "s = LlamaServer(Path(sys.argv[1]), context=1024).start()\\nprint(s._process.pid, flush=True)\\ntime.sleep(600)\\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code, str(llama_server.gguf)], stdout=subprocess.PIPE, text=True)
+    server_pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{server_pid}").exists():
+        state = Path(f"/proc/{server_pid}/status").read_text().split("State:")[1].split()[0]
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{server_pid}").exists() or state == "Z"

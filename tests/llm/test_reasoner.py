@@ -361,3 +361,38 @@ def test_reasoner_closes_its_log_as_a_context_manager(
         reasoner.reason([make_request()])
     with pytest.raises(sqlite3.ProgrammingError):
         reasoner.cache.records()
+
+
+def test_the_prompt_states_which_rules_hold_as_computed_facts(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server()
+    reasoner = make_reasoner(server)
+    holds = reasoner.messages(make_request(rate_z=2.0))[1]["content"]
+    assert "- `panic-fast` holds: supports panic" in holds
+    assert "`angry-loud` holds" not in holds
+    outside = make_request(rate_z=2.0).model_copy(update={"out_of_domain": True})
+    assert "- no rule holds" in reasoner.messages(outside)[1]["content"]
+
+
+def test_a_rule_one_condition_short_is_named_as_a_near_miss(
+    scripted_server: ServerFactory, make_config: Callable[..., LLMConfig], make_request: RequestFactory
+) -> None:
+    from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
+
+    rule = Rule(
+        id="panic-fast-loud",
+        when=[
+            Condition(feature="prosody.speech_rate", op=">", value=1.0),
+            Condition(feature="prosody.intensity_mean_db", op=">", value=1.5),
+        ],
+        supports="panic",
+        weight=1.0,
+        priority=0,
+        rationale=Rationale(en="fast and loud", vi="nhanh và to"),
+        provenance="guideline",
+    )
+    with LLMReasoner(make_config(scripted_server()), Rulebook(name="n", version=1, rules=[rule])) as reasoner:
+        text = reasoner.messages(make_request(rate_z=2.0))[1]["content"]
+    assert "- no rule holds" in text
+    assert "`panic-fast-loud` (supports panic) would need" in text

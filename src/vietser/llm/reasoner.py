@@ -40,7 +40,8 @@ from vietser.llm.chat import Checked, LoggedChat, Turn
 from vietser.llm.client import LLMConfig
 from vietser.llm.schema import EMPTY_RESPONSE, ParsedAnswer, answer_json_schema, parse_answer
 from vietser.reasoning import ReasoningRequest, ReasoningResult
-from vietser.rules.rulebook import Rulebook, feature_info
+from vietser.rules.core import condition_holds, evidence_value
+from vietser.rules.rulebook import Rule, Rulebook, feature_info
 from vietser.templating import render, sandboxed_environment
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,26 @@ def z_table(evidence: ClipEvidence, columns: Sequence[str]) -> list[dict[str, st
     return rows[:MAX_TABLE_ROWS]
 
 
+def rule_facts(rules: Sequence[Rule], request: ReasoningRequest) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The rules whose conditions all hold on this clip, and the near misses (all but one hold), computed
+    exactly with the rule core, so the model need not compare numbers. Outside the training domain no rule
+    holds (their thresholds were fitted on the training clips)."""
+    firing: list[dict[str, str]] = []
+    near: list[dict[str, str]] = []
+    if request.out_of_domain:
+        return firing, near
+    for rule in rules:
+        holds = [
+            bool(condition_holds(c, np.array([evidence_value(request.evidence, c)]))[0]) for c in rule.when
+        ]
+        failing = [c for c, held in zip(rule.when, holds) if not held]
+        if not failing:
+            firing.append({"id": rule.id, "supports": rule.supports})
+        elif len(failing) == 1 and len(rule.when) > 1:
+            near.append({"id": rule.id, "supports": rule.supports, "missing": failing[0].describe()})
+    return firing, near
+
+
 class PromptBuilder:
     """Renders the system and user messages for one request."""
 
@@ -118,6 +139,7 @@ class PromptBuilder:
         self._system = _template(env, system_template, "system.md.j2")
         self._user = _template(env, user_template, "reasoner.md.j2")
         rules = [rule for rule in rulebook.rules if rule.enabled]
+        self._rules = rules
         condition_features = [c.feature for rule in rules for c in rule.when]
         self._columns = list(dict.fromkeys(condition_features + list(KEY_FEATURES)))
         self._context: dict[str, Any] = {
@@ -150,9 +172,12 @@ class PromptBuilder:
 
     def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
         """The chat messages for one request (the clip id is never shown to the model)."""
+        firing, near_misses = rule_facts(self._rules, request)
         context = {
             **self._context,
-            "cues": [cue.text_en for cue in request.evidence.cues],
+            "firing": firing,
+            "near_misses": near_misses,
+            "cues": list(dict.fromkeys(cue.text_en for cue in request.evidence.cues)),
             "z_table": z_table(request.evidence, self._columns),
             "probabilities": [{"label": c, "p": request.probabilities.get(c, 0.0)} for c in self._classes],
             "transcript": None if request.transcript is None else quote_transcript(request.transcript),
