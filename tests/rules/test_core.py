@@ -12,7 +12,7 @@ from vietser.decision import ClipEvidence
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
 from vietser.reasoning import ReasoningRequest
-from vietser.rules.core import evidence_frame, firing_matrix, score_clips
+from vietser.rules.core import FeatureColumns, firing_matrix, score_clips
 from vietser.rules.engine import RuleEngine, acoustic_prior
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
 
@@ -216,8 +216,8 @@ def test_a_tie_among_several_rows_is_broken_row_by_row() -> None:
 def test_an_out_of_domain_row_fires_no_rule() -> None:
     rules = [_rule("angry-rule", "angry", 0)]
     evidence = [_tie_request().evidence] * 2
-    frame = evidence_frame(evidence, rules[0].when)
-    assert firing_matrix(frame, rules, out_of_domain=[False, True]).tolist() == [[True], [False]]
+    features = FeatureColumns.from_evidence(evidence, rules[0].when)
+    assert firing_matrix(features, rules, out_of_domain=[False, True]).tolist() == [[True], [False]]
 
 
 def test_a_column_the_frame_lacks_never_holds() -> None:

@@ -46,8 +46,9 @@ def rule_fires(dev: DevSet, rule: Rule) -> np.ndarray:
 
 
 def conditions_hold(dev: DevSet, conditions: Sequence[Condition]) -> np.ndarray:
-    """Where every condition holds on the dev clips, reading their evidence as the engine does."""
-    return core.conditions_hold(core.evidence_frame(dev.evidence, conditions), conditions)
+    """Where every condition holds on the dev clips (:meth:`DevSet.column` reads evidence as the engine does)."""
+    columns = {core.frame_column(c): dev.column(c.feature, c.scale) for c in conditions}
+    return core.conditions_hold(core.FeatureColumns(len(dev), columns), conditions)
 
 
 class FiringCache:

@@ -29,15 +29,14 @@ clip gets the same probabilities whether it is scored alone or in a batch.
 
 Example::
 
-    frame = evidence_frame(evidence, [c for rule in rulebook.rules for c in rule.when])
-    fires = firing_matrix(frame, rulebook.rules)
+    fires = firing_matrix(features_table, rulebook.rules)
     scores = score_clips(prior, fires, rulebook.rules, prior_weight=1.0)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,14 +82,40 @@ def evidence_value(evidence: ClipEvidence, condition: Condition) -> float:
     return math.nan if value is None else float(value)
 
 
-def evidence_frame(evidence: Sequence[ClipEvidence], conditions: Iterable[Condition]) -> pd.DataFrame:
-    """The feature frame of the columns ``conditions`` read, one row per clip, NaN where missing."""
-    readers = {frame_column(condition): condition for condition in conditions}
-    columns = {
-        column: np.array([evidence_value(e, condition) for e in evidence], dtype=float)
-        for column, condition in readers.items()
-    }
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(evidence)))
+@dataclass(frozen=True)
+class FeatureColumns:
+    """The feature-frame columns some conditions read, as float arrays over the same clips."""
+
+    n_clips: int
+    columns: Mapping[str, np.ndarray]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, conditions: Iterable[Condition]) -> FeatureColumns:
+        """The columns of a features table (fitting, induction) that ``conditions`` read."""
+        names = {frame_column(condition) for condition in conditions}
+        present = [name for name in names if name in frame.columns]
+        return cls(len(frame), {name: frame[name].to_numpy(dtype=float) for name in present})
+
+    @classmethod
+    def from_evidence(
+        cls, evidence: Sequence[ClipEvidence], conditions: Iterable[Condition]
+    ) -> FeatureColumns:
+        """The columns ``conditions`` read from clips' evidence (the engine), NaN where missing."""
+        readers = {frame_column(condition): condition for condition in conditions}
+        columns = {
+            name: np.array([evidence_value(e, condition) for e in evidence], dtype=float)
+            for name, condition in readers.items()
+        }
+        return cls(len(evidence), columns)
+
+
+Features = pd.DataFrame | FeatureColumns
+
+
+def _columns(features: Features, conditions: Iterable[Condition]) -> FeatureColumns:
+    if isinstance(features, FeatureColumns):
+        return features
+    return FeatureColumns.from_frame(features, conditions)
 
 
 def condition_holds(condition: Condition, values: np.ndarray) -> np.ndarray:
@@ -109,24 +134,26 @@ def condition_holds(condition: Condition, values: np.ndarray) -> np.ndarray:
     return holds & np.isfinite(values)
 
 
-def conditions_hold(frame: pd.DataFrame, conditions: Sequence[Condition]) -> np.ndarray:
-    """Where every condition holds, one entry per frame row; a column the frame lacks never holds."""
-    holds = np.ones(len(frame), dtype=bool)
+def conditions_hold(features: Features, conditions: Sequence[Condition]) -> np.ndarray:
+    """Where every condition holds, one entry per clip; a column the features lack never holds."""
+    columns = _columns(features, conditions)
+    holds = np.ones(columns.n_clips, dtype=bool)
     for condition in conditions:
-        column = frame_column(condition)
-        if column not in frame.columns:
-            return np.zeros(len(frame), dtype=bool)
-        holds &= condition_holds(condition, frame[column].to_numpy(dtype=float))
+        values = columns.columns.get(frame_column(condition))
+        if values is None:
+            return np.zeros(columns.n_clips, dtype=bool)
+        holds &= condition_holds(condition, values)
     return holds
 
 
 def firing_matrix(
-    frame: pd.DataFrame, rules: Sequence[Rule], out_of_domain: Sequence[bool] | np.ndarray | None = None
+    features: Features, rules: Sequence[Rule], out_of_domain: Sequence[bool] | np.ndarray | None = None
 ) -> np.ndarray:
     """Boolean (n clips, n rules): where each rule fires; rows marked ``out_of_domain`` fire none."""
-    fires = np.zeros((len(frame), len(rules)), dtype=bool)
+    columns = _columns(features, [c for rule in rules for c in rule.when])
+    fires = np.zeros((columns.n_clips, len(rules)), dtype=bool)
     for j, rule in enumerate(rules):
-        fires[:, j] = conditions_hold(frame, rule.when)
+        fires[:, j] = conditions_hold(columns, rule.when)
     if out_of_domain is not None:
         fires[np.asarray(out_of_domain, dtype=bool)] = False
     return fires
@@ -144,19 +171,34 @@ def check_prior_weight(prior_weight: float) -> None:
         raise ConfigError(f"prior_weight must be a finite number >= 0, got {prior_weight}")
 
 
-def _elementwise(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
-    return np.array([function(v) for v in values.ravel().tolist()], dtype=float).reshape(values.shape)
+def _libm(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
+    flat = map(function, values.ravel().tolist())
+    return np.fromiter(flat, dtype=float, count=values.size).reshape(values.shape)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
-    exponentials = _elementwise(math.exp, scores - scores.max(axis=1, keepdims=True))
+    exponentials = _libm(math.exp, scores - scores.max(axis=1, keepdims=True))
     return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def _tied(probabilities: np.ndarray) -> np.ndarray:
+    """Which classes share the top probability to TIE_DECIMALS, found with Python's round.
+
+    Rows whose top two differ by more than two rounding steps have a single top class,
+    so only the others are rounded (round is slow, and numpy's differs in the last digit).
+    """
+    top = probabilities == probabilities.max(axis=1, keepdims=True)
+    ordered = np.sort(probabilities, axis=1)
+    close = ordered[:, -1] - ordered[:, -2] <= 2 * 10.0**-TIE_DECIMALS
+    for i in np.flatnonzero(close):
+        rounded = np.array([round(p, TIE_DECIMALS) for p in probabilities[i].tolist()])
+        top[i] = rounded == rounded.max()
+    return top
 
 
 def _labels(probabilities: np.ndarray, priority: np.ndarray) -> np.ndarray:
     """Most probable class per row; ties (to TIE_DECIMALS) by priority, then CLASSES order."""
-    rounded = _elementwise(lambda p: round(p, TIE_DECIMALS), probabilities)
-    top = rounded == rounded.max(axis=1, keepdims=True)
+    top = _tied(probabilities)
     best = np.where(top, priority, -np.inf).max(axis=1, keepdims=True)
     # argmax returns the first True, so classes still tied go in CLASSES order.
     return np.argmax(top & (priority == best), axis=1)
@@ -184,7 +226,7 @@ def score_clips(
             f"prior has shape {prior.shape} and fires {fires.shape} for {len(rules)} rules; "
             f"expected (n, {len(CLASSES)}) and (n, {len(rules)})"
         )
-    scores = prior_weight * _elementwise(math.log, np.maximum(prior, PROBABILITY_FLOOR))
+    scores = prior_weight * _libm(math.log, np.maximum(prior, PROBABILITY_FLOOR))
     priority = np.full(scores.shape, -np.inf)
     for j in priority_order(rules):
         rule, rows = rules[j], fires[:, j]

@@ -26,14 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from vietser.decision import ClipEvidence, ReasonerName
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 from vietser.reasoning import ReasoningRequest, ReasoningResult
 from vietser.rules.core import (
+    FeatureColumns,
     check_prior_weight,
-    evidence_frame,
     firing_matrix,
     frame_column,
     priority_order,
@@ -68,12 +67,15 @@ class RuleVerdict:
     firings: list[RuleFiring]
 
 
-def _firings(frame: pd.DataFrame, rules: Sequence[Rule], fires: np.ndarray, row: int) -> list[RuleFiring]:
-    """The rules that fired on one frame row, highest priority first, then rulebook order."""
+def _firings(
+    features: FeatureColumns, rules: Sequence[Rule], fires: np.ndarray, row: int
+) -> list[RuleFiring]:
+    """The rules that fired on one clip, highest priority first, then rulebook order."""
+    columns = features.columns
     return [
         RuleFiring(
             rule=rules[j],
-            observed={c.feature: float(frame[frame_column(c)].iat[row]) for c in rules[j].when},
+            observed={c.feature: float(columns[frame_column(c)][row]) for c in rules[j].when},
         )
         for j in priority_order(rules)
         if fires[row, j]
@@ -86,8 +88,8 @@ def evaluate_rules(rulebook: Rulebook, evidence: ClipEvidence) -> list[RuleFirin
     A condition on a missing or non-finite feature does not hold, so its rule does not fire.
     """
     rules = [rule for rule in rulebook.rules if rule.enabled]
-    frame = evidence_frame([evidence], [c for rule in rules for c in rule.when])
-    return _firings(frame, rules, firing_matrix(frame, rules), 0)
+    features = FeatureColumns.from_evidence([evidence], [c for rule in rules for c in rule.when])
+    return _firings(features, rules, firing_matrix(features, rules), 0)
 
 
 def _prior_problem(probabilities: Mapping[str, float]) -> str | None:
@@ -194,9 +196,9 @@ class RuleEngine:
         """Decide every request at once (one feature-frame row each), in order."""
         rules = [rule for rule in self.rulebook.rules if rule.enabled]
         conditions = [c for rule in rules for c in rule.when]
-        frame = evidence_frame([request.evidence for request in requests], conditions)
+        features = FeatureColumns.from_evidence([request.evidence for request in requests], conditions)
         # Rules were fitted on the training clips; far outside them their thresholds mean nothing.
-        fires = firing_matrix(frame, rules, [request.out_of_domain for request in requests])
+        fires = firing_matrix(features, rules, [request.out_of_domain for request in requests])
         priors = [acoustic_prior(request.probabilities) for request in requests]
         prior_rows = [[prior[c] for c in CLASSES] for prior, _ in priors]
         scores = score_clips(
@@ -210,7 +212,7 @@ class RuleEngine:
                 request,
                 prior,
                 problem,
-                _firings(frame, rules, fires, i),
+                _firings(features, rules, fires, i),
                 dict(zip(CLASSES, scores.probabilities[i].tolist())),
                 CLASSES[scores.labels[i]],
             )
