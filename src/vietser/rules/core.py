@@ -185,7 +185,7 @@ def _tied(probabilities: np.ndarray) -> np.ndarray:
     """Which classes share the top probability to TIE_DECIMALS, found with Python's round.
 
     Rows whose top two differ by more than two rounding steps have a single top class,
-    so only the others are rounded (round is slow, and numpy's differs in the last digit).
+    so only the others are rounded (round is slow; np.round scales by 10**9 and can round otherwise).
     """
     top = probabilities == probabilities.max(axis=1, keepdims=True)
     ordered = np.sort(probabilities, axis=1)
