@@ -71,8 +71,8 @@ def test_the_local_server_ends_with_the_process_that_started_it(llama_server) ->
     import time
 
     code = (
-        "import sys, time\\nfrom pathlib import Path\\nfrom vietser.llm.local_server import LlamaServer\\n"
-        "s = LlamaServer(Path(sys.argv[1]), context=1024).start()\\nprint(s._process.pid, flush=True)\\ntime.sleep(600)\\n"
+        "import sys, time\nfrom pathlib import Path\nfrom vietser.llm.local_server import LlamaServer\n"
+        "s = LlamaServer(Path(sys.argv[1]), context=1024).start()\nprint(s._process.pid, flush=True)\ntime.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code, str(llama_server.gguf)], stdout=subprocess.PIPE, text=True)
     server_pid = int(parent.stdout.readline())
