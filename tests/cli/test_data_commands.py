@@ -64,3 +64,25 @@ def test_features_command_skips_bad_file_by_path_and_writes_the_rest(tmp_path: P
     table = read_features(out)
     assert len(table) == 4
     assert "prosody.f0_mean_hz" in table.columns
+
+
+def test_features_of_a_manifest_without_split_deal_speakers_out_with_a_notice(
+    tmp_path: Path, write_tone: ToneWriter
+) -> None:
+    rows = [
+        {"path": write_tone(f"clip{i}.wav", f0=160 + 15 * i, duration_s=0.6, seed=i).name, "label": "vui", "speaker": f"s{i}"}
+        for i in range(5)
+    ]
+    manifest = tmp_path / "manifest.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    out = tmp_path / "features.parquet"
+
+    result = runner.invoke(
+        app, ["features", str(manifest), "-o", str(out), "--label-map", "vui=calm", "--test-fraction", "0.4", "--seed", "3"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "no split column" in result.output and "seed 3" in result.output
+    table = read_features(out)
+    assert table.groupby("split")["speaker"].nunique().to_dict() == {"train": 2, "dev": 1, "test": 2}
+    assert set(table["label"]) == {"calm"}

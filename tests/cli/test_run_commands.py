@@ -22,18 +22,46 @@ def _write_small_config(tmp_path: Path) -> Path:
     return config
 
 
-def test_run_on_a_manifest_writes_decisions_report_and_prints_systems(small_demo: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run"
+def _unsplit_manifest_with_own_labels(small_demo: Path, tmp_path: Path) -> Path:
+    """The small demo's manifest as a user's own data: no split column, 'calm' spelt 'relaxed'."""
+    frame = pd.read_csv(small_demo).drop(columns="split")
+    frame["path"] = [str(small_demo.parent / path) for path in frame["path"]]
+    frame["label"] = frame["label"].replace({"calm": "relaxed"})
+    path = tmp_path / "own.csv"
+    frame.to_csv(path, index=False)
+    return path
 
-    result = runner.invoke(app, ["run", str(small_demo), "-o", str(out), "-c", str(_write_small_config(tmp_path))])
+
+def test_run_on_a_manifest_without_split_writes_decisions_report_and_prints_systems(small_demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    manifest = _unsplit_manifest_with_own_labels(small_demo, tmp_path)
+    config = str(_write_small_config(tmp_path))
+
+    result = runner.invoke(app, ["run", str(manifest), "-o", str(out), "-c", config, "--label-map", "relaxed=calm"])
 
     assert result.exit_code == 0, result.output
+    assert "no split column" in result.output
     assert "acoustic only" in result.output and "rules only" in result.output
     assert (out / "decisions.jsonl").is_file() and (out / "report.html").is_file()
     features = pd.read_parquet(out / "features.parquet", columns=["speaker", "split"])
     copies = features[features["speaker"].str.endswith("@telephone")]
     assert len(copies) == (features["split"] == "train").sum() / 2  # every training clip once more, by phone
     assert set(copies["split"]) == {"train"}
+    assert features.groupby("speaker")["split"].nunique().max() == 1
+    assert set(features["split"]) == {"train", "dev", "test"}
+
+
+def test_train_from_a_manifest_takes_a_label_map_and_split_fractions(small_demo: Path, tmp_path: Path) -> None:
+    manifest = _unsplit_manifest_with_own_labels(small_demo, tmp_path)
+    out = str(tmp_path / "run")
+
+    unmapped = runner.invoke(app, ["train", str(manifest), "-o", out])
+    no_training = runner.invoke(
+        app, ["train", str(manifest), "-o", out, "--label-map", "relaxed=calm", "--dev-fraction", "0.5", "--test-fraction", "0.5"]
+    )
+
+    assert unmapped.exit_code == 2 and "unknown label" in unmapped.output and "relaxed" in unmapped.output
+    assert no_training.exit_code == 2 and "leave a share for training" in " ".join(no_training.output.split())
 
 
 def test_train_then_evaluate_with_another_model(small_demo_features, tmp_path: Path) -> None:  # noqa: ANN001

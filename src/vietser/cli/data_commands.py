@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -11,9 +11,20 @@ from rich.table import Table
 from vietser.cli.console import console, err_console, progress_bar, user_errors
 from vietser.cli.options import feature_set_list
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 LabelMapOption = Annotated[
     Optional[list[str]],
     typer.Option("--label-map", help="Label mapping: 'happy=calm,sad=none' pairs or a YAML/JSON file; repeatable."),
+]
+DevFractionOption = Annotated[
+    float,
+    typer.Option(help="Share of speakers dealt to dev when the manifest has no split column."),
+]
+TestFractionOption = Annotated[
+    float,
+    typer.Option(help="Share of speakers dealt to test when the manifest has no split column."),
 ]
 
 
@@ -69,14 +80,20 @@ def features(
         Optional[str],
         typer.Option(help="Feature sets, comma-separated: egemaps, prosody, emobase, compare (default: all but compare)."),
     ] = None,
+    dev_fraction: DevFractionOption = 0.2,
+    test_fraction: TestFractionOption = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the speaker split (a run configuration's `seed`).")] = 0,
 ) -> None:
-    """Extract openSMILE (eGeMAPS, emobase) + Praat prosody features for every clip (parallel, cached by audio content, resumable)."""
-    from vietser.data.manifest import load_manifest
+    """Extract openSMILE (eGeMAPS, emobase) + Praat prosody features for every clip (parallel, cached by audio content, resumable).
+
+    A manifest without a split column gets a seeded speaker-independent split
+    (--dev-fraction, --test-fraction, --seed), announced in one line.
+    """
     from vietser.features.catalog import DEFAULT_SETS
     from vietser.features.stream import extract_to_parquet
 
     with user_errors():
-        frame = load_manifest(manifest_path, label_map=label_map)
+        frame = training_manifest(manifest_path, label_map, dev_fraction, test_fraction, seed)
         with progress_bar("features") as progress:
             result = extract_to_parquet(
                 frame,
@@ -91,6 +108,18 @@ def features(
             )
     print_extraction_summary(result)
     console.print(f"features: {output}")
+
+
+def training_manifest(
+    path: Path, label_map: list[str] | None, dev_fraction: float, test_fraction: float, seed: int
+) -> pd.DataFrame:
+    """The manifest at ``path`` with its splits (dealt out by speaker when it has none), announced."""
+    from vietser.data.splits import load_training_manifest
+
+    manifest = load_training_manifest(path, label_map, dev_fraction, test_fraction, seed)
+    if manifest.dealt:
+        err_console.print(f"[yellow]note:[/] {manifest.notice(path)}")
+    return manifest.frame
 
 
 def print_extraction_summary(result) -> None:  # noqa: ANN001 - ExtractionResult, imported lazily

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -11,7 +12,13 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, err_console, progress_bar, user_errors
-from vietser.cli.data_commands import print_extraction_summary
+from vietser.cli.data_commands import (
+    DevFractionOption,
+    LabelMapOption,
+    TestFractionOption,
+    print_extraction_summary,
+    training_manifest,
+)
 from vietser.cli.calls_command import (
     ChannelNamesOption,
     SegmentsOption,
@@ -56,6 +63,23 @@ if TYPE_CHECKING:
 NOTHING_DECIDED_EXIT = 1
 FALLBACK_WARNING_SHARE = 0.20
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
+SourceArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="MANIFEST_OR_FEATURES",
+        help="Manifest (.csv/.jsonl; without a split column its speakers are dealt out) or features (.parquet).",
+    ),
+]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")]
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    """How a manifest becomes a training set: its label mapping, and the split shares when it has none."""
+
+    label_map: list[str] | None = None
+    dev_fraction: float = 0.2
+    test_fraction: float = 0.2
 
 
 def print_systems(summary: dict, title: str | None = None) -> None:
@@ -110,7 +134,7 @@ def _train(features_path: Path, output: Path, config: RunConfig) -> None:
 
 
 def train(
-    features_path: Annotated[Path, typer.Argument(metavar="FEATURES", help="Features table from `vietser features`.")],
+    source: SourceArgument,
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -118,10 +142,19 @@ def train(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
+    jobs: JobsOption = 1,
+    label_map: LabelMapOption = None,
+    dev_fraction: DevFractionOption = 0.2,
+    test_fraction: TestFractionOption = 0.2,
 ) -> None:
-    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory."""
+    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory.
+
+    From a manifest, features are extracted first (cached), as in `vietser run`.
+    """
     with user_errors():
-        _train(features_path, output, _config(config_path, model, feature_set, late_fusion, normalisation, rulebook))
+        config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
+        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
+        _train(features_path, output, config)
     console.print(f"run directory: {output}")
 
 
@@ -189,9 +222,15 @@ def evaluate(
         ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers (with --on).")] = 1,
+    label_map: LabelMapOption = None,
 ) -> None:
-    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
+    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html).
+
+    --label-map maps the labels of the --on manifest.
+    """
     with user_errors():
+        if label_map and on is None:
+            raise typer.BadParameter("--label-map maps the labels of a manifest: give it with --on MANIFEST")
         templates = prompt_templates(llm_system_template, llm_prompt_template)
         options = LLMOptions(
             llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
@@ -201,10 +240,10 @@ def evaluate(
             if on is None:
                 _evaluate(run_dir, settings, templates)
             else:
-                _evaluate_on(run_dir, on, jobs, settings, templates)
+                _evaluate_on(run_dir, on, jobs, settings, templates, label_map)
 
 
-def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) -> None:  # noqa: ANN001
+def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, label_map) -> None:  # noqa: ANN001
     from vietser.data.manifest import load_manifest
     from vietser.predict import load_predictor
     from vietser.rundir import DECISIONS_FILE, write_decisions, write_skipped, write_summary
@@ -212,7 +251,8 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) 
 
     predictor = load_predictor(run_dir, llm, templates)
     with predictor.reasoner:
-        result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
+        manifest = load_manifest(manifest_path, label_map, default_split="test")
+        result = evaluate_on(predictor, manifest, manifest_path.stem, jobs)
     out = transfer_dir(run_dir, manifest_path)
     out.mkdir(parents=True, exist_ok=True)
     write_decisions(result.decisions, out / DECISIONS_FILE)
@@ -226,7 +266,7 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) 
 
 
 def run(
-    source: Annotated[Path, typer.Argument(metavar="MANIFEST_OR_FEATURES", help="Manifest (.csv/.jsonl) or features (.parquet).")],
+    source: SourceArgument,
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -234,7 +274,10 @@ def run(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
+    jobs: JobsOption = 1,
+    label_map: LabelMapOption = None,
+    dev_fraction: DevFractionOption = 0.2,
+    test_fraction: TestFractionOption = 0.2,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
@@ -248,10 +291,14 @@ def run(
     llm_structured_output: LLMStructuredOutputOption = None,
     llm_revision: LLMRevisionOption = None,
 ) -> None:
-    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
+    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report.
+
+    A manifest without a split column gets a speaker-independent split, seeded
+    by the configuration's seed (--dev-fraction, --test-fraction), announced in one line.
+    """
     with user_errors():
         config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
-        features_path = _features_for(source, output, jobs, config)
+        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
         _train(features_path, output, config)
         # The --config file is part of this command line, so its templates are too.
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
@@ -263,19 +310,19 @@ def run(
             _evaluate(output, settings, templates)
 
 
-def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> Path:
-    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` with
-    its training clips through the configured channels."""
+def _features_for(source: Path, output: Path, jobs: int, config: RunConfig, options: ManifestOptions) -> Path:
+    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` (split by
+    speaker when it has no split column) with its training clips through the configured channels."""
     if source.suffix == ".parquet":
         return source
     from vietser.data.channel import with_channel_copies
-    from vietser.data.manifest import load_manifest
     from vietser.features.cache import channel_cache_dir
     from vietser.features.stream import extract_to_parquet
     from vietser.rundir import write_skipped
 
     path = output / "extracted-features.parquet"
-    manifest = with_channel_copies(load_manifest(source), config.augment_channels, channel_cache_dir(), config.seed)
+    frame = training_manifest(source, options.label_map, options.dev_fraction, options.test_fraction, config.seed)
+    manifest = with_channel_copies(frame, config.augment_channels, channel_cache_dir(), config.seed)
     with progress_bar("features") as progress:
         result = extract_to_parquet(manifest, path, sets=config.feature_sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)

@@ -112,9 +112,30 @@ def _read_table(path: Path, default_split: str | None = None) -> pd.DataFrame:
         found = [column for column in table.columns if column != "_row"]
         raise ManifestError(
             f"{path}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(found) or 'none'}. A manifest needs {', '.join(REQUIRED_COLUMNS)}."
+            f"found {', '.join(found) or 'none'}. A manifest needs {', '.join(REQUIRED_COLUMNS)}"
+            + (
+                "; to train on one without split, `vietser run`, `train` and `features` deal its speakers out "
+                "(--dev-fraction, --test-fraction), as does vietser.data.splits.load_training_manifest."
+                if missing == ["split"]
+                else "."
+            )
         )
     return table
+
+
+def has_split_column(path: str | Path) -> bool:
+    """Whether a manifest file names each clip's split (without one,
+    :func:`~vietser.data.splits.load_training_manifest` deals its speakers out).
+
+    Raises:
+        ManifestError: the file is missing or cannot be parsed.
+    """
+    manifest_path = Path(path)
+    reader = _read_csv if _format_of(manifest_path) == "csv" else _read_jsonl
+    try:
+        return "split" in reader(manifest_path).columns
+    except FileNotFoundError as exc:
+        raise ManifestError(f"manifest file not found: {manifest_path}") from exc
 
 
 def _map_labels(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> tuple[pd.DataFrame, list[str]]:

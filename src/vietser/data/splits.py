@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from vietser.data.manifest import speaker_id
+from vietser.data.label_map import LabelMapSpec
+from vietser.data.manifest import has_split_column, load_manifest, speaker_id
 from vietser.errors import ConfigError, ManifestError
+from vietser.labels import SPLITS
 
 
 def _split_sizes(n_speakers: int, dev_fraction: float, test_fraction: float) -> tuple[int, int]:
@@ -54,3 +59,38 @@ def assign_speaker_splits(
     result = frame.copy()
     result["split"] = ids.map(split_of)
     return result
+
+
+@dataclass(frozen=True)
+class TrainingManifest:
+    """A manifest ready to train on, and whether its splits were dealt out here (it had no ``split``)."""
+
+    frame: pd.DataFrame
+    dealt: bool
+    seed: int
+
+    def notice(self, source: str | Path) -> str:
+        """One line for the user on how the splits were dealt out, speakers per split."""
+        speakers = self.frame.groupby("split")["speaker"].nunique()
+        counts = ", ".join(f"{split} {speakers.get(split, 0)}" for split in SPLITS)
+        return f"{source} has no split column: speakers dealt out at random (seed {self.seed}): {counts} speakers"
+
+
+def load_training_manifest(
+    path: str | Path,
+    label_map: LabelMapSpec | None = None,
+    dev_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> TrainingManifest:
+    """Read a manifest to train on: its own ``split`` column, or, when it has none, a speaker-independent
+    split by :func:`assign_speaker_splits` with these fractions and ``seed``.
+
+    Raises:
+        ManifestError: the manifest cannot be used (see :func:`~vietser.data.manifest.load_manifest`).
+        ConfigError: the fractions leave no share for training.
+    """
+    if has_split_column(path):
+        return TrainingManifest(load_manifest(path, label_map), dealt=False, seed=seed)
+    frame = load_manifest(path, label_map, default_split="train")
+    return TrainingManifest(assign_speaker_splits(frame, dev_fraction, test_fraction, seed), dealt=True, seed=seed)
