@@ -92,3 +92,22 @@ def test_json_schema_is_strict_with_class_and_rule_enums() -> None:
 def test_json_schema_without_rules_leaves_rule_ids_free() -> None:
     schema = answer_json_schema(CLASSES, ())
     assert "enum" not in schema["properties"]["rules_used"]["items"]
+
+
+def test_a_long_induced_rule_id_is_a_valid_citation() -> None:
+    from vietser.llm.schema import answer_json_schema, parse_answer
+
+    long_id = "induced-calm-f0semitonefrom27-5hz-sma3nz-percentile50-0-low-logrelf0-h1-a3-sma3nz-amean-high"
+    content = json.dumps({"label": "calm", "confidence": 0.8, "rules_used": [long_id], "rationale": "low pitch"})
+    parsed = parse_answer(content, classes=["calm", "angry", "panic"], rule_ids=[long_id])
+    assert parsed.failure is None and parsed.answer is not None and parsed.answer.rules_used == [long_id]
+    items = answer_json_schema(["calm"], [long_id])["properties"]["rules_used"]["items"]
+    assert items == {"type": "string", "enum": [long_id]}
+
+
+def test_the_schema_bounds_the_arrays_and_strings_a_model_could_repeat() -> None:
+    from vietser.llm.schema import MAX_RULES_USED, answer_json_schema
+
+    properties = answer_json_schema(["calm"], [])["properties"]
+    assert properties["rules_used"]["maxItems"] == MAX_RULES_USED
+    assert "maxLength" in properties["rules_used"]["items"] and "maxLength" in properties["rationale"]

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,10 +52,9 @@ class LLMAnswer(BaseModel):
 
     label: str = Field(max_length=32, description="one of the class labels")
     confidence: float = Field(ge=0.0, le=1.0, description="how sure the decision is, 0..1")
-    # Bounded: unbounded, a small model repeats one id until max_tokens.
-    rules_used: list[Annotated[str, Field(max_length=MAX_RULE_ID_CHARS)]] = Field(
-        max_length=MAX_RULES_USED, description="ids of the rules that drove the decision"
-    )
+    # Bounded: unbounded, a small model repeats one id until max_tokens. Each id is bounded by the
+    # rulebook's enum in the schema sent (induced ids run to 90 characters and more).
+    rules_used: list[str] = Field(max_length=MAX_RULES_USED, description="ids of the rules that drove the decision")
     rationale: str = Field(min_length=1, max_length=MAX_RATIONALE_CHARS, description=RATIONALE_HINT)
 
 
@@ -72,8 +71,11 @@ def answer_json_schema(classes: Sequence[str], rule_ids: Sequence[str]) -> dict[
     """The JSON schema sent as ``response_format``: :class:`LLMAnswer` with enums filled in."""
     schema = LLMAnswer.model_json_schema()
     schema["properties"]["label"]["enum"] = list(classes)
+    items = schema["properties"]["rules_used"]["items"]
     if rule_ids:
-        schema["properties"]["rules_used"]["items"]["enum"] = list(rule_ids)
+        items["enum"] = list(rule_ids)
+    else:
+        items["maxLength"] = MAX_RULE_ID_CHARS
     return schema
 
 
