@@ -4,9 +4,10 @@
 and returns each :class:`Segment` as soon as it closes: a run of speech frames
 whose inner pauses are shorter than ``merge_gap_s``, padded by ``pad_s``,
 kept when it holds at least ``min_speech_s`` of speech and its level moves
-as syllables make it move (``min_dynamics_db``: real speech in RAVDESS, EmoDB
-and the Vietnamese clips varies by 7–15 dB, steady noise by 0.5 dB and held
-notes by 0.1–4 dB; WebRTC's VAD alone calls both speech), and cut at its
+as syllables make it move (``min_dynamics_db``: clean speech in RAVDESS,
+EmoDB and the Vietnamese clips varies by 7–15 dB, quiet speech in 20 dB
+noise by 2 dB and more, white noise by 0.5 dB, a held note by 0.1 dB;
+WebRTC's VAD alone calls both speech), and cut at its
 quietest pause once it reaches ``max_segment_s`` (a long turn becomes several
 utterances). It holds only the open segment and a few frames before it, so a
 two-hour file costs no more memory than a ten-second one.
@@ -30,14 +31,14 @@ class SegmentationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     vad: VadBackend = VadBackend.WEBRTC
-    aggressiveness: int = Field(default=3, ge=0, le=3, description="WebRTC VAD mode: 3 rejects most noise")
+    aggressiveness: int = Field(default=0, ge=0, le=3, description="WebRTC VAD mode: 0 keeps quiet speech, 3 rejects most noise")
     min_speech_s: float = Field(default=0.4, gt=0, description="a segment with less speech than this is dropped")
-    merge_gap_s: float = Field(default=0.3, gt=0, description="pauses shorter than this stay inside a segment")
+    merge_gap_s: float = Field(default=0.5, gt=0, description="pauses shorter than this stay inside a segment")
     max_segment_s: float = Field(default=8.0, gt=1, description="a longer turn is cut at its quietest pause")
     pad_s: float = Field(default=0.09, ge=0, description="audio kept before and after the speech frames")
     min_dbfs: float = Field(default=-55.0, description="frames below this level are never speech")
     min_dynamics_db: float = Field(
-        default=6.0,
+        default=1.0,
         ge=0,
         description="a segment whose 10 ms levels vary less than this (standard deviation, dB) is steady "
         "noise or held tones, not speech, and is dropped",

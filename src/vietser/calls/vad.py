@@ -20,7 +20,6 @@ from __future__ import annotations
 from enum import Enum
 
 import numpy as np
-import parselmouth
 import webrtcvad
 
 from vietser.data.audio import SAMPLE_RATE
@@ -74,6 +73,8 @@ class FrameVad:
 
     def _praat_threshold(self, block: np.ndarray) -> float:
         """Praat's silence threshold for ``block``: its maximum intensity less ``silence_db``."""
+        import parselmouth  # only this backend needs Praat; segmentation imports stay cheap
+
         if len(block) < 0.1 * SAMPLE_RATE:
             return self.min_dbfs
         intensity = parselmouth.Sound(block.astype(np.float64), SAMPLE_RATE).to_intensity(minimum_pitch=100.0)

@@ -102,3 +102,30 @@ def _report(result: CallResult, timeline: Path | None) -> None:
 
         timeline.mkdir(parents=True, exist_ok=True)
         err_console.print(f"timeline: {plot_timeline(result, timeline / f'{summary.call_id}.png')}")
+
+
+def serve(
+    run_dir: Annotated[Path, typer.Option("--run", help="Run directory with a trained, evaluated model.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    allowed_host: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Another host name clients use (repeatable); loopback names are always allowed."),
+    ] = None,
+) -> None:
+    """Serve the run over HTTP: /predict, /health, OpenAPI at /docs, and live calls on the WebSocket /calls/{call_id}."""
+    import uvicorn
+
+    from vietser.cli.console import user_errors
+    from vietser.predict import load_predictor
+    from vietser.serve import LOOPBACK_HOSTS, create_app
+
+    with user_errors():
+        predictor = load_predictor(run_dir)
+    console.print(f"serving {run_dir} on http://{host}:{port} (OpenAPI: /docs)")
+    hosts = (*LOOPBACK_HOSTS, host, *(allowed_host or []))
+    uvicorn.run(create_app(predictor, run_dir.name, hosts), host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
