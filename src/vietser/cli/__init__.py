@@ -6,6 +6,7 @@ import typer
 
 from vietser.cli import (
     adapt_command,
+    calls_command,
     data_commands,
     demo_command,
     llm_commands,
@@ -27,5 +28,6 @@ rules_commands.register(app)
 refine_commands.register(app)
 adapt_command.register(app)
 llm_commands.register(app)
+calls_command.register(app)
 
 __all__ = ["app"]
