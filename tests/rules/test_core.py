@@ -12,7 +12,7 @@ from vietser.decision import ClipEvidence
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
 from vietser.reasoning import ReasoningRequest
-from vietser.rules.core import FeatureColumns, firing_matrix, score_clips
+from vietser.rules.core import FeatureColumns, firing_matrix, rule_labels, score_clips
 from vietser.rules.engine import RuleEngine, acoustic_prior
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
 
@@ -120,11 +120,16 @@ def test_vectorised_core_equals_the_per_clip_reference_bit_for_bit(
     rulebook: Rulebook, batch: list[ReasoningRequest], prior_weight: float
 ) -> None:
     verdicts = RuleEngine(rulebook, prior_weight).verdicts(batch)
-    for request, verdict in zip(batch, verdicts):
-        label, probabilities, fired = _reference(rulebook, request, prior_weight)
+    expected = [_reference(rulebook, request, prior_weight) for request in batch]
+    for verdict, (label, probabilities, fired) in zip(verdicts, expected):
         assert verdict.result.label == label
         assert verdict.probabilities == probabilities
         assert [firing.rule_id for firing in verdict.firings] == fired
+    features = FeatureColumns.from_evidence([r.evidence for r in batch], [c for r in rulebook.rules for c in r.when])
+    fires = firing_matrix(features, rulebook.rules, [r.out_of_domain for r in batch])
+    prior = np.array([[acoustic_prior(r.probabilities)[0][c] for c in CLASSES] for r in batch])
+    labels = rule_labels(prior, fires, rulebook.rules, prior_weight)
+    assert [CLASSES[i] for i in labels] == [label for label, _, _ in expected]
 
 
 @settings(max_examples=60, deadline=None)
@@ -211,6 +216,7 @@ def test_a_tie_among_several_rows_is_broken_row_by_row() -> None:
     prior = np.full((3, 3), 1 / 3)
     scores = score_clips(prior, fires, rules, prior_weight=1.0)
     assert [CLASSES[i] for i in scores.labels] == ["panic", "angry", "calm"]
+    assert rule_labels(prior, fires, rules, prior_weight=1.0).tolist() == scores.labels.tolist()
 
 
 def test_an_out_of_domain_row_fires_no_rule() -> None:

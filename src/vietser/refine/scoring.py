@@ -74,7 +74,7 @@ def engine_labels(
     fires = np.zeros((len(dev), len(rules)), dtype=bool)
     for j, rule in enumerate(rules):
         fires[:, j] = cache.fires(rule)
-    return core.score_clips(dev.prior, fires, rules, prior_weight).labels
+    return core.rule_labels(dev.prior, fires, rules, prior_weight)
 
 
 def pipeline_labels(

@@ -204,6 +204,31 @@ def _labels(probabilities: np.ndarray, priority: np.ndarray) -> np.ndarray:
     return np.argmax(top & (priority == best), axis=1)
 
 
+def _checked_prior(prior: np.ndarray, fires: np.ndarray, rules: Sequence[Rule], prior_weight: float) -> np.ndarray:
+    check_prior_weight(prior_weight)
+    prior = np.asarray(prior, dtype=float)
+    if prior.shape != (len(fires), len(CLASSES)) or fires.shape[1:] != (len(rules),):
+        raise ConfigError(
+            f"prior has shape {prior.shape} and fires {fires.shape} for {len(rules)} rules; "
+            f"expected (n, {len(CLASSES)}) and (n, {len(rules)})"
+        )
+    return np.maximum(prior, PROBABILITY_FLOOR)
+
+
+def _class_scores(
+    scores: np.ndarray, fires: np.ndarray, rules: Sequence[Rule]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the fired rules' weights to the weighted log prior, highest priority first; with the
+    best priority of the fired rules behind each class (-inf where none)."""
+    priority = np.full(scores.shape, -np.inf)
+    for j in priority_order(rules):
+        rule, rows = rules[j], fires[:, j]
+        column = CLASSES.index(rule.supports)
+        scores[rows, column] += rule.weight
+        priority[rows, column] = np.maximum(priority[rows, column], rule.priority)
+    return scores, priority
+
+
 def score_clips(
     prior: np.ndarray, fires: np.ndarray, rules: Sequence[Rule], prior_weight: float
 ) -> RuleScores:
@@ -219,19 +244,28 @@ def score_clips(
     Raises:
         ConfigError: ``prior_weight`` is negative or not finite, or the shapes do not match.
     """
-    check_prior_weight(prior_weight)
-    prior = np.asarray(prior, dtype=float)
-    if prior.shape != (len(fires), len(CLASSES)) or fires.shape[1:] != (len(rules),):
-        raise ConfigError(
-            f"prior has shape {prior.shape} and fires {fires.shape} for {len(rules)} rules; "
-            f"expected (n, {len(CLASSES)}) and (n, {len(rules)})"
-        )
-    scores = prior_weight * _libm(math.log, np.maximum(prior, PROBABILITY_FLOOR))
-    priority = np.full(scores.shape, -np.inf)
-    for j in priority_order(rules):
-        rule, rows = rules[j], fires[:, j]
-        column = CLASSES.index(rule.supports)
-        scores[rows, column] += rule.weight
-        priority[rows, column] = np.maximum(priority[rows, column], rule.priority)
+    floored = _checked_prior(prior, fires, rules, prior_weight)
+    scores, priority = _class_scores(prior_weight * _libm(math.log, floored), fires, rules)
     probabilities = _softmax(scores)
     return RuleScores(probabilities=probabilities, labels=_labels(probabilities, priority))
+
+
+def rule_labels(
+    prior: np.ndarray, fires: np.ndarray, rules: Sequence[Rule], prior_weight: float
+) -> np.ndarray:
+    """The labels of :func:`score_clips`, faster: numpy's log and exp, exact where it matters.
+
+    numpy's vectorised log and exp differ from the C library's by a few units in the last
+    place, far below the 1e-9 that separates classes; rows whose top two probabilities
+    come within 1e-8 are scored again with :func:`score_clips`.
+    """
+    floored = _checked_prior(prior, fires, rules, prior_weight)
+    scores, priority = _class_scores(prior_weight * np.log(floored), fires, rules)
+    exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities = exponentials / exponentials.sum(axis=1, keepdims=True)
+    labels = np.argmax(probabilities, axis=1)
+    ordered = np.sort(probabilities, axis=1)
+    close = ordered[:, -1] - ordered[:, -2] <= 1e-8
+    if close.any():
+        labels[close] = score_clips(floored[close], fires[close], rules, prior_weight).labels
+    return labels
