@@ -38,6 +38,7 @@ def areas(quick: bool, scale_n: int) -> dict[str, list[str]]:
         "acoustic models": ["benchmarks.acoustic", "--outer-folds", folds, "--models", "logreg", "svm-linear", "svm-rbf"],
         "pipeline": ["benchmarks.pipeline", "--folds", folds],
         "speech from elsewhere": ["benchmarks.domain", "--folds", folds],
+        "calls": ["benchmarks.calls", *(["--quick"] if quick else [])],
     }
 
 
