@@ -26,8 +26,9 @@ import soundfile as sf
 from benchmarks.common import BENCH_DIR, demo_features, machine
 from vietser.config import load_config
 from vietser.errors import VietserError
-from vietser.experiment import evaluate_run, train_run
-from vietser.predict import load_predictor
+from vietser.run.evaluate import evaluate_run
+from vietser.run.train import train_run
+from vietser.run.predict import load_predictor
 
 CLIP_S = 3.0
 

@@ -28,18 +28,21 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import BENCH_DIR, RAVDESS, corpus_features, demo_features, machine
-from vietser import rundir
+from vietser.run.dir import FEATURES_FILE, RULEBOOK_FILE, RunDir
 from vietser.acoustic import TrainedModel, load_model
 from vietser.config import RunConfig, load_config, read_run_config
 from vietser.decision import Decision
 from vietser.evaluate import compute_metrics, paired_bootstrap
 from vietser.evidence import ClassProfiles
-from vietser.experiment import PIPELINE, evaluate_run, reasoning_requests, split_view, train_run
+from vietser.pipeline import reasoning_requests, split_view
+from vietser.run.evaluate import evaluate_run
+from vietser.run.systems import PIPELINE
+from vietser.run.train import train_run
 from vietser.features.extract import read_features
 from vietser.llm.client import LLMConfig
 from vietser.llm.reasoner import LLMReasoner
 from vietser.testing.scripted_server import ScriptedOpenAIServer
-from vietser.refinement import refine_run
+from vietser.run.refine import refine_run
 from vietser.routing import load_router
 from vietser.rules.rulebook import load_rulebook
 
@@ -78,9 +81,9 @@ def run_fold(
 
 def last_fold_test(run_dir: Path) -> tuple[pd.DataFrame, TrainedModel, ClassProfiles, RunConfig]:
     """The test rows of a fold's run directory with the model, profiles and config that decide them."""
-    features = read_features(run_dir / rundir.FEATURES_FILE)
+    features = read_features(run_dir / FEATURES_FILE)
     test = features[features["split"] == "test"]
-    return test, load_model(run_dir), rundir.read_profiles(run_dir), read_run_config(run_dir)
+    return test, load_model(run_dir), RunDir(run_dir).read_profiles(), read_run_config(run_dir)
 
 
 def acoustic_path_speed(run_dir: Path) -> float:
@@ -96,7 +99,7 @@ def prompt_tokens_per_clip(run_dir: Path, n: int = 20) -> float:
     """Prompt tokens of an LLM request for delegated clips, as the scripted server counts them."""
     test, model, profiles, config = last_fold_test(run_dir)
     view = split_view(model, profiles, test.head(n), config)
-    rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
+    rulebook = load_rulebook(run_dir / RULEBOOK_FILE)
     with tempfile.TemporaryDirectory() as cache, ScriptedOpenAIServer() as server:
         llm = LLMConfig(base_url=server.base_url, model="scripted-model", cache_path=Path(cache) / "c.sqlite")
         reasoner = LLMReasoner(llm, rulebook)

@@ -91,7 +91,8 @@ def small_run_config(**overrides: object):  # noqa: ANN201 - RunConfig
 @pytest.fixture(scope="session")
 def trained_run(small_demo_features, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
     """A run directory trained and evaluated with the rule engine (do not modify; copy it)."""
-    from vietser.experiment import evaluate_run, train_run
+    from vietser.run.evaluate import evaluate_run
+    from vietser.run.train import train_run
 
     run_dir = tmp_path_factory.mktemp("run") / "run"
     train_run(small_demo_features, small_run_config(), run_dir)

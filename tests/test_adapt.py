@@ -14,7 +14,7 @@ from vietser.acoustic import load_model
 from vietser.adapt import adapt_run
 from vietser.cli import app
 from vietser.errors import ConfigError
-from vietser.predict import load_predictor
+from vietser.run.predict import load_predictor
 
 runner = CliRunner()
 

@@ -14,12 +14,14 @@ from tests.conftest import small_run_config
 from vietser.acoustic.train import feature_matrix, train_data_hash
 from vietser.errors import ConfigError
 from vietser.evaluate import compute_metrics
-from vietser.experiment import PIPELINE, evaluate_run, train_run
+from vietser.run.evaluate import evaluate_run
+from vietser.run.systems import PIPELINE
+from vietser.run.train import train_run
 from vietser.features.extract import read_features, write_features
 from vietser.llm.client import LLMConfig
 from vietser.testing.scripted_server import ScriptedOpenAIServer, http_error
 from vietser.routing import TargetRisk, load_router
-from vietser.rundir import DECISIONS_FILE, FEATURES_FILE, read_decisions
+from vietser.run.dir import DECISIONS_FILE, FEATURES_FILE, read_decisions
 
 
 def test_decisions_cover_dev_and_test_clips_once(trained_run: Path, small_demo_features: pd.DataFrame) -> None:

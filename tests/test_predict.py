@@ -13,7 +13,7 @@ import soundfile as sf
 from tests.conftest import ToneWriter
 from vietser.data.manifest import load_manifest
 from vietser.errors import AudioError, ConfigError
-from vietser.predict import list_audio, load_predictor, speaker_of
+from vietser.run.predict import list_audio, load_predictor, speaker_of
 
 
 def _demo_clips(small_demo: Path, n: int) -> list[Path]:

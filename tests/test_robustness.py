@@ -28,7 +28,7 @@ from tests.conftest import make_voice_like
 from vietser.cli import app
 from vietser.data.manifest import load_manifest
 from vietser.features.extract import extract_features
-from vietser.predict import load_predictor
+from vietser.run.predict import load_predictor
 
 SKIPPED = {
     "zero.wav": "corrupt",

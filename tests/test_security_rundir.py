@@ -19,19 +19,18 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from typer.testing import CliRunner
 
 from vietser.cli import app
-from vietser.config import CONFIG_FILE
 from vietser.decision import ClipEvidence
 from vietser.errors import ConfigError, TamperedRunError
 from vietser.evaluate import report
-from vietser.experiment import evaluate_run
+from vietser.run.evaluate import evaluate_run
 from vietser.llm.client import LLMConfig, PromptTemplates
-from vietser.predict import load_predictor
+from vietser.run.predict import load_predictor
 from vietser.reasoning import ReasoningRequest
-from vietser.refinement import rollback_run
+from vietser.run.refine import rollback_run
 from vietser.refine import RulebookHistory
 from vietser.review import create_app, pages
 from vietser.rules.rulebook import load_rulebook
-from vietser.rundir import CHECKSUMS_FILE, RULEBOOK_FILE
+from vietser.run.dir import CHECKSUMS_FILE, CONFIG_FILE, RULEBOOK_FILE
 from vietser.templating import render, sandboxed_environment
 
 runner = CliRunner()

@@ -16,8 +16,7 @@ from vietser.errors import ConfigError
 from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
 from vietser.routing import DelegationBudget, RoutingPolicy, ScoreName
-
-CONFIG_FILE = "config.json"
+from vietser.run.dir import CONFIG_FILE
 
 
 class RunConfig(BaseModel):

@@ -23,15 +23,20 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from vietser import rundir
-from vietser.acoustic.persist import SIDECAR_FILE
-from vietser.config import CONFIG_FILE
 from vietser.errors import TamperedRunError
-from vietser.routing import ROUTER_FILE
+from vietser.run.dir import (
+    CHECKSUMS_FILE,
+    CONFIG_FILE,
+    FINAL_MODEL_DIR,
+    PROFILES_FILE,
+    ROUTER_FILE,
+    RULEBOOK_FILE,
+    SIDECAR_FILE,
+)
 
 FORMAT_VERSION = 1
 _REWRITTEN_BY = {
-    rundir.RULEBOOK_FILE: "`vietser train`, `vietser refine` or `vietser rules rollback`",
+    RULEBOOK_FILE: "`vietser train`, `vietser refine` or `vietser rules rollback`",
     ROUTER_FILE: "`vietser evaluate`",
 }
 _REMAKE = "Re-run `vietser train` and `vietser evaluate` (or `vietser run`) to remake the run"
@@ -46,13 +51,13 @@ class Checksums(BaseModel):
     sha256: dict[str, str]
 
 
-_MODEL_FILES = (SIDECAR_FILE, rundir.PROFILES_FILE)
+_MODEL_FILES = (SIDECAR_FILE, PROFILES_FILE)
 # What `vietser train` writes; final-model/ only with refit_on_dev.
 TRAINED_FILES = (
     CONFIG_FILE,
-    rundir.RULEBOOK_FILE,
+    RULEBOOK_FILE,
     *_MODEL_FILES,
-    *(f"{rundir.FINAL_MODEL_DIR}/{name}" for name in _MODEL_FILES),
+    *(f"{FINAL_MODEL_DIR}/{name}" for name in _MODEL_FILES),
 )
 # What predict and refine decide with.
 DECIDING_FILES = (*TRAINED_FILES, ROUTER_FILE)
@@ -86,13 +91,13 @@ def verify_checksums(run_dir: Path, names: Iterable[str]) -> None:
         remedy = f"Re-run {_REWRITTEN_BY.get(name, '`vietser train`')} to rewrite it"
         if name not in recorded:
             raise TamperedRunError(
-                f"{path} was not written by vietser for this run ({rundir.CHECKSUMS_FILE} has no record of it). {remedy}"
+                f"{path} was not written by vietser for this run ({CHECKSUMS_FILE} has no record of it). {remedy}"
             )
         if not path.is_file():
             raise TamperedRunError(f"{path} is missing. {remedy}")
         if _sha256(path) != recorded[name]:
             raise TamperedRunError(
-                f"{path} changed after vietser wrote it (its SHA-256 is not the one in {rundir.CHECKSUMS_FILE}); "
+                f"{path} changed after vietser wrote it (its SHA-256 is not the one in {CHECKSUMS_FILE}); "
                 f"it was not used. {remedy}, or restore the original file"
             )
 
@@ -106,10 +111,10 @@ def _sha256(path: Path) -> str:
 
 
 def _read(run_dir: Path) -> Checksums:
-    path = run_dir / rundir.CHECKSUMS_FILE
+    path = run_dir / CHECKSUMS_FILE
     if not path.is_file():
         raise TamperedRunError(
-            f"{run_dir} has no {rundir.CHECKSUMS_FILE}, so its files cannot be checked (it was made before vietser "
+            f"{run_dir} has no {CHECKSUMS_FILE}, so its files cannot be checked (it was made before vietser "
             f"recorded checksums, or the file was removed). {_REMAKE}"
         )
     try:
@@ -125,7 +130,7 @@ def _read(run_dir: Path) -> Checksums:
 
 
 def _write(run_dir: Path, checksums: Checksums) -> None:
-    path = run_dir / rundir.CHECKSUMS_FILE
+    path = run_dir / CHECKSUMS_FILE
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(checksums.model_dump_json(indent=2) + "\n", encoding="utf-8")
     temporary.replace(path)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from vietser.acoustic.domain import TargetPriors, adjust_to_priors, estimate_priors_em
 from vietser.decision import ClipEvidence, Decision, Route
+from vietser.evidence import ClassProfiles, build_evidence
 from vietser.labels import CLASSES
 from vietser.reasoning import Reasoner, ReasoningRequest, ReasoningResult
+from vietser.routing import confidence_scores
+from vietser.rules.engine import RuleEngine
+
+if TYPE_CHECKING:
+    from vietser.acoustic.train import TrainedModel
+    from vietser.config import RunConfig
+    from vietser.rules.rulebook import Rulebook
 
 
 def _optional(row: pd.Series, column: str) -> str | None:
@@ -123,12 +134,26 @@ def decide(
     reasoner: Reasoner,
 ) -> list[Decision]:
     """Confident clips keep the acoustic decision; only delegated clips go to the reasoner (in one batch)."""
-    acoustic = acoustic_decisions(frame, probabilities, evidence, confidence, routes)
     delegated = [i for i, route in enumerate(routes) if route == Route.DELEGATED]
-    if not delegated:
-        return acoustic
-    requests = reasoning_requests(frame.iloc[delegated], probabilities[delegated], [evidence[i] for i in delegated])
-    return combine(acoustic, dict(zip(delegated, reasoner.reason(requests))))
+    results = (
+        reasoner.reason(reasoning_requests(frame.iloc[delegated], probabilities[delegated], [evidence[i] for i in delegated]))
+        if delegated
+        else []
+    )
+    return decide_with(frame, probabilities, evidence, confidence, routes, dict(zip(delegated, results)))
+
+
+def decide_with(
+    frame: pd.DataFrame,
+    probabilities: np.ndarray,
+    evidence: Sequence[ClipEvidence],
+    confidence: np.ndarray,
+    routes: Sequence[Route],
+    answers: Mapping[int, ReasoningResult],
+) -> list[Decision]:
+    """The composition itself: each clip's acoustic decision under its route, with the reasoner's answer
+    applied to the clips (by position) in ``answers``."""
+    return combine(acoustic_decisions(frame, probabilities, evidence, confidence, routes), answers)
 
 
 def oracle_decisions(acoustic: Sequence[Decision], reasoned: Sequence[Decision]) -> list[Decision]:
@@ -138,3 +163,75 @@ def oracle_decisions(acoustic: Sequence[Decision], reasoned: Sequence[Decision])
         use_reasoner = a.label != a.true_label and r.label == r.true_label
         chosen.append(r if use_reasoner else a)
     return chosen
+
+
+@dataclass
+class SplitView:
+    """Rows of a features table with what the acoustic stage says about them."""
+
+    frame: pd.DataFrame
+    probabilities: np.ndarray
+    evidence: list[ClipEvidence]
+    confidence: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.frame["label"].astype(str).to_numpy()
+
+
+def split_view(
+    model: TrainedModel,
+    profiles: ClassProfiles,
+    frame: pd.DataFrame,
+    config: RunConfig,
+    priors: TargetPriors = None,
+) -> SplitView:
+    """The acoustic stage's account of ``frame``: probabilities (under ``priors`` when given), evidence,
+    confidence, and each row's out-of-domain score as a column of the frame."""
+    frame = frame.reset_index(drop=True).assign(**{OOD_COLUMN: model.ood_scores(frame)})
+    probabilities = with_priors(model, model.predict_proba(frame), priors)
+    evidence = build_evidence(
+        frame,
+        probabilities,
+        profiles,
+        model.predict_proba,
+        top_k=config.evidence_cues,
+        min_clips_per_speaker=config.min_clips_per_speaker,
+    )
+    confidence = confidence_scores(probabilities, "max_prob" if config.confidence_score == "conformal" else config.confidence_score)
+    return SplitView(frame, probabilities, evidence, confidence)
+
+
+def with_priors(model: TrainedModel, probabilities: np.ndarray, priors: TargetPriors) -> np.ndarray:
+    """Posteriors under the deployment's class priors: given, or ``"auto"`` estimated from these clips
+    by EM (Saerens et al. 2002); unchanged for ``None`` or a model without a recorded training prior."""
+    if priors is None or model.domain_ is None or len(probabilities) == 0:
+        return probabilities
+    train_prior = np.asarray(model.domain_.class_prior)
+    target = estimate_priors_em(probabilities, train_prior).priors if isinstance(priors, str) else priors
+    return adjust_to_priors(probabilities, train_prior, target)
+
+
+def make_reasoner(config: RunConfig, rulebook: Rulebook) -> Reasoner:
+    """The LLM reasoner when an endpoint is configured, else the deterministic rule engine."""
+    if config.llm is not None:
+        from vietser.llm.reasoner import LLMReasoner  # the openai SDK, only when an LLM reasons
+
+        return LLMReasoner(config.llm, rulebook)
+    return RuleEngine(rulebook, prior_weight=config.rule_prior_weight)
+
+
+def reason_every_clip(view: SplitView, reasoner: Reasoner) -> list[ReasoningResult]:
+    return reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence))
+
+
+def routed(view: SplitView, routes: Sequence[Route], results: Sequence[ReasoningResult]) -> list[Decision]:
+    """Pipeline decisions from the reasoner's answers for every clip: used on the delegated clips only."""
+    delegated = {i: results[i] for i, route in enumerate(routes) if route == Route.DELEGATED}
+    return decide_with(view.frame, view.probabilities, view.evidence, view.confidence, routes, delegated)
+
+
+def every_clip_to(view: SplitView, results: Sequence[ReasoningResult]) -> list[Decision]:
+    """The reasoner-only baseline: every clip decided by the reasoner."""
+    routes = [Route.DELEGATED] * len(view.frame)
+    return decide_with(view.frame, view.probabilities, view.evidence, view.confidence, routes, dict(enumerate(results)))

@@ -27,10 +27,10 @@ from scipy.stats import beta
 from vietser.decision import Route
 from vietser.errors import ConfigError, ModelError
 from vietser.labels import CLASSES, label_indices
+from vietser.run.dir import ROUTER_FILE
 
 ScoreName = Literal["max_prob", "margin", "entropy", "conformal"]
 ConformalMethod = Literal["lac", "aps"]
-ROUTER_FILE = "routing.json"
 MAX_CANDIDATES = 512
 
 

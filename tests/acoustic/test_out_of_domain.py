@@ -13,7 +13,7 @@ from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, load_model, save_model, train_acoustic
 from vietser.acoustic.domain import parse_priors
 from vietser.decision import ClipEvidence, Route
-from vietser.experiment import with_priors
+from vietser.pipeline import with_priors
 from vietser.features.catalog import Z_PREFIX
 from vietser.labels import CLASSES
 from vietser.pipeline import OOD_COLUMN, acoustic_decisions, out_of_domain

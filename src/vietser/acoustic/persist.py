@@ -24,9 +24,8 @@ from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.train import CVResult, TrainedModel, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
+from vietser.run.dir import MODEL_FILE, SIDECAR_FILE
 
-MODEL_FILE = "model.skops"
-SIDECAR_FILE = "model.json"
 # 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
 # 3: the training domain (out-of-domain detector, class prior) and speaker-spread columns.
 FORMAT_VERSION = 3

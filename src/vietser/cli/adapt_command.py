@@ -51,7 +51,7 @@ def adapt(
 def _unlabelled(source: Path):  # noqa: ANN202 - DataFrame
     import pandas as pd
 
-    from vietser.predict import list_audio
+    from vietser.run.predict import list_audio
 
     if source.is_dir():
         paths = [str(path.resolve()) for path in list_audio(source).files]

@@ -31,9 +31,10 @@ def demo(
     from vietser.data.channel import with_channel_copies
     from vietser.data.manifest import load_manifest
     from vietser.features.cache import channel_cache_dir
-    from vietser.experiment import evaluate_run, train_run
+    from vietser.run.evaluate import evaluate_run
+    from vietser.run.train import train_run
     from vietser.features.extract import extract_features
-    from vietser.refinement import refine_run
+    from vietser.run.refine import refine_run
 
     started = time.perf_counter()
     with user_errors():

@@ -41,12 +41,13 @@ def print_rounds(result) -> None:  # noqa: ANN001 - RefinementResult, imported l
 
 def analyse(run_dir: RunArgument) -> None:
     """Error analysis on the dev split: confusions, evidence patterns, rule precision, routing mistakes."""
-    from vietser.refinement import ANALYSIS_MARKDOWN, analyse_run
+    from vietser.run.dir import ANALYSIS_FILE, ANALYSIS_MARKDOWN
+    from vietser.run.refine import analyse_run
 
     with user_errors():
         analysis = analyse_run(run_dir)
     console.print(analysis.to_markdown())
-    console.print(f"written: {run_dir / ANALYSIS_MARKDOWN} and analysis.json")
+    console.print(f"written: {run_dir / ANALYSIS_MARKDOWN} and {ANALYSIS_FILE}")
 
 
 def refine(
@@ -60,8 +61,8 @@ def refine(
 ) -> None:
     """Refine the rulebook on dev; keep an edit only if dev macro-F1 rises beyond noise. Then re-evaluate on test."""
     from vietser.cli.run_commands import print_systems
-    from vietser.experiment import evaluate_run
-    from vietser.refinement import refine_run
+    from vietser.run.evaluate import evaluate_run
+    from vietser.run.refine import refine_run
 
     with user_errors():
         llm = llm_config(llm_base_url, llm_model)
@@ -101,7 +102,7 @@ def rollback(
     version: Annotated[int, typer.Argument(help="Rulebook version to make current again.")],
 ) -> None:
     """Make an earlier rulebook version current (recorded as a new version; nothing is overwritten)."""
-    from vietser.refinement import rollback_run
+    from vietser.run.refine import rollback_run
 
     with user_errors():
         rulebook = rollback_run(run_dir, version)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -12,13 +11,7 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, err_console, progress_bar, user_errors
-from vietser.cli.data_commands import (
-    DevFractionOption,
-    LabelMapOption,
-    TestFractionOption,
-    print_extraction_summary,
-    training_manifest,
-)
+from vietser.cli.data_commands import print_extraction_summary
 from vietser.cli.calls_command import (
     ChannelNamesOption,
     SegmentsOption,
@@ -58,28 +51,11 @@ from vietser.cli.options import (
 if TYPE_CHECKING:
     from vietser.config import RunConfig
     from vietser.llm.client import LLMOverrides, PromptTemplates
-    from vietser.predict import PredictResult
+    from vietser.run.predict import PredictResult
 
 NOTHING_DECIDED_EXIT = 1
 FALLBACK_WARNING_SHARE = 0.20
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
-SourceArgument = Annotated[
-    Path,
-    typer.Argument(
-        metavar="MANIFEST_OR_FEATURES",
-        help="Manifest (.csv/.jsonl; without a split column its speakers are dealt out) or features (.parquet).",
-    ),
-]
-JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")]
-
-
-@dataclass(frozen=True)
-class ManifestOptions:
-    """How a manifest becomes a training set: its label mapping, and the split shares when it has none."""
-
-    label_map: list[str] | None = None
-    dev_fraction: float = 0.2
-    test_fraction: float = 0.2
 
 
 def print_systems(summary: dict, title: str | None = None) -> None:
@@ -118,7 +94,7 @@ def _config(config_path, model, feature_set, late_fusion, normalisation, ruleboo
 
 
 def _train(features_path: Path, output: Path, config: RunConfig) -> None:
-    from vietser.experiment import train_run
+    from vietser.run.train import train_run
     from vietser.features.extract import read_features
 
     trained = train_run(read_features(features_path), config, output)
@@ -134,7 +110,7 @@ def _train(features_path: Path, output: Path, config: RunConfig) -> None:
 
 
 def train(
-    source: SourceArgument,
+    features_path: Annotated[Path, typer.Argument(metavar="FEATURES", help="Features table from `vietser features`.")],
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -142,19 +118,10 @@ def train(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
-    jobs: JobsOption = 1,
-    label_map: LabelMapOption = None,
-    dev_fraction: DevFractionOption = 0.2,
-    test_fraction: TestFractionOption = 0.2,
 ) -> None:
-    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory.
-
-    From a manifest, features are extracted first (cached), as in `vietser run`.
-    """
+    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory."""
     with user_errors():
-        config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
-        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
-        _train(features_path, output, config)
+        _train(features_path, output, _config(config_path, model, feature_set, late_fusion, normalisation, rulebook))
     console.print(f"run directory: {output}")
 
 
@@ -191,7 +158,7 @@ def print_llm_usage(usage: dict) -> None:
 
 
 def _evaluate(run_dir: Path, llm: LLMOverrides | None, templates: PromptTemplates) -> None:
-    from vietser.experiment import evaluate_run
+    from vietser.run.evaluate import evaluate_run
 
     result = evaluate_run(run_dir, llm=llm, templates=templates)
     print_systems(result.summary)
@@ -222,15 +189,9 @@ def evaluate(
         ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers (with --on).")] = 1,
-    label_map: LabelMapOption = None,
 ) -> None:
-    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html).
-
-    --label-map maps the labels of the --on manifest.
-    """
+    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
     with user_errors():
-        if label_map and on is None:
-            raise typer.BadParameter("--label-map maps the labels of a manifest: give it with --on MANIFEST")
         templates = prompt_templates(llm_system_template, llm_prompt_template)
         options = LLMOptions(
             llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
@@ -240,24 +201,23 @@ def evaluate(
             if on is None:
                 _evaluate(run_dir, settings, templates)
             else:
-                _evaluate_on(run_dir, on, jobs, settings, templates, label_map)
+                _evaluate_on(run_dir, on, jobs, settings, templates)
 
 
-def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, label_map) -> None:  # noqa: ANN001
+def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) -> None:  # noqa: ANN001
     from vietser.data.manifest import load_manifest
-    from vietser.predict import load_predictor
-    from vietser.rundir import DECISIONS_FILE, write_decisions, write_skipped, write_summary
+    from vietser.run.predict import load_predictor
+    from vietser.run.dir import RunDir
     from vietser.transfer import evaluate_on, transfer_dir
 
     predictor = load_predictor(run_dir, llm, templates)
     with predictor.reasoner:
-        manifest = load_manifest(manifest_path, label_map, default_split="test")
-        result = evaluate_on(predictor, manifest, manifest_path.stem, jobs)
+        result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
     out = transfer_dir(run_dir, manifest_path)
     out.mkdir(parents=True, exist_ok=True)
-    write_decisions(result.decisions, out / DECISIONS_FILE)
-    write_skipped(result.skipped, out)
-    write_summary(result.summary, out)
+    RunDir(out).write_decisions(result.decisions)
+    RunDir(out).write_skipped(result.skipped)
+    RunDir(out).write_summary(result.summary)
     print_systems(result.summary, f"{manifest_path.stem} — reasoner: {result.summary['reasoner']}")
     console.print(
         f"{result.summary['clips']} clips decided, {result.summary['skipped']} skipped; "
@@ -266,7 +226,7 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, 
 
 
 def run(
-    source: SourceArgument,
+    source: Annotated[Path, typer.Argument(metavar="MANIFEST_OR_FEATURES", help="Manifest (.csv/.jsonl) or features (.parquet).")],
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -274,10 +234,7 @@ def run(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
-    jobs: JobsOption = 1,
-    label_map: LabelMapOption = None,
-    dev_fraction: DevFractionOption = 0.2,
-    test_fraction: TestFractionOption = 0.2,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
@@ -291,14 +248,10 @@ def run(
     llm_structured_output: LLMStructuredOutputOption = None,
     llm_revision: LLMRevisionOption = None,
 ) -> None:
-    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report.
-
-    A manifest without a split column gets a speaker-independent split, seeded
-    by the configuration's seed (--dev-fraction, --test-fraction), announced in one line.
-    """
+    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
     with user_errors():
         config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
-        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
+        features_path = _features_for(source, output, jobs, config)
         _train(features_path, output, config)
         # The --config file is part of this command line, so its templates are too.
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
@@ -310,23 +263,23 @@ def run(
             _evaluate(output, settings, templates)
 
 
-def _features_for(source: Path, output: Path, jobs: int, config: RunConfig, options: ManifestOptions) -> Path:
-    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` (split by
-    speaker when it has no split column) with its training clips through the configured channels."""
+def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> Path:
+    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` with
+    its training clips through the configured channels."""
     if source.suffix == ".parquet":
         return source
     from vietser.data.channel import with_channel_copies
+    from vietser.data.manifest import load_manifest
     from vietser.features.cache import channel_cache_dir
     from vietser.features.stream import extract_to_parquet
-    from vietser.rundir import write_skipped
+    from vietser.run.dir import EXTRACTED_FEATURES_FILE, RunDir
 
-    path = output / "extracted-features.parquet"
-    frame = training_manifest(source, options.label_map, options.dev_fraction, options.test_fraction, config.seed)
-    manifest = with_channel_copies(frame, config.augment_channels, channel_cache_dir(), config.seed)
+    path = output / EXTRACTED_FEATURES_FILE
+    manifest = with_channel_copies(load_manifest(source), config.augment_channels, channel_cache_dir(), config.seed)
     with progress_bar("features") as progress:
         result = extract_to_parquet(manifest, path, sets=config.feature_sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)
-    write_skipped(result.skipped, output)
+    RunDir(output).write_skipped(result.skipped)
     return path
 
 
@@ -383,7 +336,7 @@ def predict(
     2 for a usage error or an unusable run directory.
     """
     from vietser.acoustic.domain import parse_priors
-    from vietser.predict import load_predictor
+    from vietser.run.predict import load_predictor
 
     with user_errors():
         if speaker_from not in ("file", "folder"):

@@ -24,6 +24,9 @@ MIN_DURATION_S = 0.3
 MAX_DURATION_S = 600.0
 # Peak below this (about -66 dBFS) is treated as silence: no speech to analyse.
 SILENCE_PEAK = 5e-4
+# The formats vietser reads, by file suffix, with their media type.
+AUDIO_MEDIA_TYPES: dict[str, str] = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+AUDIO_SUFFIXES: frozenset[str] = frozenset(AUDIO_MEDIA_TYPES)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from vietser.errors import ManifestError
-from vietser.labels import CLASSES
-
-ANNOTATOR_PREFIX = "annotator_"
+from vietser.labels import ANNOTATOR_PREFIX, CLASSES, annotator_columns
 
 
 class AgreementReport(BaseModel):
@@ -38,11 +36,6 @@ class AgreementReport(BaseModel):
     unanimous_share: float
     per_class_agreement: dict[str, float]
     majority_matches_label: float | None = None
-
-
-def annotator_columns(frame: pd.DataFrame) -> list[str]:
-    """The ``annotator_*`` columns of a manifest, in frame order."""
-    return [column for column in frame.columns if str(column).startswith(ANNOTATOR_PREFIX)]
 
 
 def vote_counts(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from vietser.evaluate.sections import (
     speaker_section,
     summary_section,
 )
+from vietser.run.dir import REPORT_HTML, REPORT_MARKDOWN
 from vietser.templating import render, sandboxed_environment
 
 
@@ -96,8 +97,8 @@ def write_report(
         "generated": f"vietser {__version__}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         "sections": [(_anchor(section.title, i), section) for i, section in enumerate(sections)],
     }
-    markdown = out_dir / "report.md"
-    html = out_dir / "report.html"
+    markdown = out_dir / REPORT_MARKDOWN
+    html = out_dir / REPORT_HTML
     markdown.write_text(render(_environment(autoescape=False).get_template("report.md.j2"), context), encoding="utf-8")
     html.write_text(render(_environment(autoescape=True).get_template("report.html.j2"), context), encoding="utf-8")
     figures = [out_dir / figure for section in sections for figure in section.figures]

@@ -7,7 +7,7 @@ formatted here once, so the Markdown and HTML reports show the same strings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,9 @@ from vietser.evaluate.bootstrap import bootstrap_ci
 from vietser.evaluate.metrics import METRIC_NAMES, compute_metrics, score
 from vietser.evaluate.plots import plot_confusion_matrix, plot_per_speaker
 from vietser.labels import CLASSES
+from vietser.run.dir import FIGURES_DIR
 
 METRIC_TITLES = {"accuracy": "accuracy", "unweighted_accuracy": "UA (balanced accuracy)", "macro_f1": "macro-F1"}
-FIGURES_DIR = "figures"
 
 
 class ReportSection(BaseModel):
@@ -63,7 +63,8 @@ def format_interval(lo: float, hi: float) -> str:
 
 
 def decisions_frame(decisions: Sequence[Decision]) -> pd.DataFrame:
-    """One row per decision with the fields the report groups and scores by."""
+    """One row per decision with the fields the report groups and scores by: ``p.<class>`` the probabilities
+    of the system that decided, ``a.<class>`` the acoustic model's."""
     rows = [
         {
             "clip_id": d.clip_id,
@@ -76,11 +77,13 @@ def decisions_frame(decisions: Sequence[Decision]) -> pd.DataFrame:
             "reasoner": d.reasoner,
             "fallback": d.fallback,
             **{f"p.{name}": d.probabilities.get(name, 0.0) for name in CLASSES},
+            **{f"a.{name}": d.acoustic_probabilities.get(name, 0.0) for name in CLASSES},
         }
         for d in decisions
     ]
     columns = ["clip_id", "speaker", "true_label", "label", "acoustic_label", "confidence", "route", "reasoner"]
-    return pd.DataFrame(rows, columns=[*columns, "fallback", *(f"p.{name}" for name in CLASSES)])
+    probabilities = [f"{kind}.{name}" for kind in ("p", "a") for name in CLASSES]
+    return pd.DataFrame(rows, columns=[*columns, "fallback", *probabilities])
 
 
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -194,8 +197,11 @@ def relative_path(path: Path, out_dir: Path) -> str:
     return path.relative_to(out_dir).as_posix()
 
 
-def domain_section(decisions: Sequence[Decision], most: int = 10) -> ReportSection:
-    """How many clips lay outside the acoustic training data, and the farthest of them."""
+def domain_section(
+    decisions: Sequence[Decision], corpus_of: Mapping[str, str] | None = None, most: int = 10
+) -> ReportSection:
+    """How many clips lay outside the acoustic training data, the farthest of them, and the macro-F1 of
+    each corpus when ``corpus_of`` (clip id → corpus) names more than one."""
     scored = [d for d in decisions if d.ood_score is not None]
     outside = sorted((d for d in scored if d.out_of_domain), key=lambda d: d.ood_score or 0.0, reverse=True)
     text = (
@@ -204,7 +210,22 @@ def domain_section(decisions: Sequence[Decision], most: int = 10) -> ReportSecti
         "probabilities are pulled towards the training prior, they go to the reasoner without rules, and they wait in "
         "the review queue: a score here says the model has not heard speech like this, not what it is."
     )
+    per_corpus = corpus_scores(decisions, corpus_of or {})
+    if len(per_corpus) > 1:
+        text += " Macro-F1 per corpus: " + ", ".join(f"{name} {value:.3f}" for name, value in per_corpus.items()) + "."
     rows = [[d.clip_id, f"{d.ood_score:.2f}", d.label, d.true_label or "—"] for d in outside[:most]]
     return ReportSection(
         title="Domain", text=text, columns=["clip", "out-of-domain score", "decided", "truth"], rows=rows
     )
+
+
+def corpus_scores(decisions: Sequence[Decision], corpus_of: Mapping[str, str]) -> dict[str, float]:
+    """Macro-F1 of the labelled decisions of each corpus named in ``corpus_of`` (clip id → corpus)."""
+    groups: dict[str, list[Decision]] = {}
+    for decision in decisions:
+        if decision.true_label in CLASSES and decision.clip_id in corpus_of:
+            groups.setdefault(corpus_of[decision.clip_id], []).append(decision)
+    return {
+        corpus: compute_metrics([d.true_label for d in group], [d.label for d in group]).macro_f1
+        for corpus, group in sorted(groups.items())
+    }

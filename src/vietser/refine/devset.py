@@ -24,8 +24,7 @@ import pandas as pd
 from vietser.decision import ClipEvidence, Route
 from vietser.errors import ConfigError, ManifestError
 from vietser.features.catalog import Z_PREFIX
-from vietser.labels import CLASSES
-from vietser.rules.agreement import ANNOTATOR_PREFIX
+from vietser.labels import CLASSES, annotator_columns
 from vietser.rules.engine import acoustic_prior
 
 DEV_SPLIT = "dev"
@@ -103,7 +102,7 @@ class DevSet:
         if missing:
             raise ManifestError(f"frame has no columns {missing}; pass rows of the features table")
         _require_dev_rows(frame)
-        annotators = [c for c in frame.columns if str(c).startswith(ANNOTATOR_PREFIX)]
+        annotators = annotator_columns(frame)
         return cls(
             clip_ids=tuple(frame["clip_id"].astype(str)),
             evidence=tuple(evidence),

@@ -28,9 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vietser.errors import ConfigError
 from vietser.refine.edits import RuleEdit, describe_edit
 from vietser.rules.rulebook import Rulebook, load_rulebook, save_rulebook
+from vietser.run.dir import CHANGELOG_FILE, RULEBOOKS_DIR
 
-CHANGELOG = "changelog.jsonl"
-RULEBOOKS_DIR = "rulebooks"
 
 
 class ChangelogEntry(BaseModel):
@@ -58,7 +57,7 @@ class RulebookHistory:
 
     @property
     def changelog_path(self) -> Path:
-        return self.directory / RULEBOOKS_DIR / CHANGELOG
+        return self.directory / RULEBOOKS_DIR / CHANGELOG_FILE
 
     def path(self, version: int) -> Path:
         """The YAML file of ``version``."""

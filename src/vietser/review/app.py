@@ -17,9 +17,10 @@ from vietser.errors import ConfigError
 from vietser.review import api, pages
 from vietser.review.context import LazyPredictor, Predictor, ReviewContext, ReviewSettings
 from vietser.review.queue import DEFAULT_LOW_CONFIDENCE
-from vietser.review.rundir import RULEBOOK_FILE, load_run, read_rulebook
+from vietser.review.rundir import load_run, read_rulebook
 from vietser.review.security import LOOPBACK_HOSTS, HostGuard, SecurityMiddleware, host_names
-from vietser.review.store import STORE_FILE, ReviewStore
+from vietser.review.store import ReviewStore
+from vietser.run.dir import REVIEWS_FILE, RULEBOOK_FILE
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -65,7 +66,7 @@ def create_app(
     run = load_run(run_dir)
     context = ReviewContext(
         run=run,
-        store=ReviewStore(run.run_dir / STORE_FILE),
+        store=ReviewStore(run.run_dir / REVIEWS_FILE),
         rulebook=read_rulebook(run.run_dir / RULEBOOK_FILE),
         predictor=LazyPredictor(run.run_dir, predictor),
         settings=ReviewSettings(reviewer_token, max_upload_bytes, max_duration_s, low_confidence),

@@ -44,7 +44,7 @@ class LazyPredictor:
     def __call__(self, path: Path) -> Decision:
         with self._lock:
             if self._predictor is None:
-                from vietser.predict import load_predictor
+                from vietser.run.predict import load_predictor
 
                 self._predictor = load_predictor(self._run_dir)
             return self._predictor(path)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from vietser.decision import Decision
+from vietser.labels import ANNOTATOR_PREFIX
 from vietser.review.queue import latest_labels
 from vietser.review.rundir import RunData
 from vietser.review.store import Review
 
-ANNOTATOR_PREFIX = "annotator_"
 _COLUMNS = ["path", "label", "speaker", "split"]
 
 

@@ -6,16 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pydantic import ValidationError
 
+from vietser.data.audio import AUDIO_SUFFIXES
 from vietser.decision import Decision
-from vietser.errors import ConfigError, ManifestError
+from vietser.errors import ManifestError
 from vietser.rules.rulebook import Rulebook, load_rulebook
-
-DECISIONS_FILE = "decisions.jsonl"
-MANIFEST_FILE = "manifest.csv"
-RULEBOOK_FILE = "rulebook.yaml"
-AUDIO_SUFFIXES: frozenset[str] = frozenset({".wav", ".flac", ".ogg", ".mp3"})
+from vietser.run.dir import MANIFEST_FILE, RunDir
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ def load_run(run_dir: str | Path) -> RunData:
         ManifestError: manifest.csv exists but has no ``path`` column.
     """
     run_dir = Path(run_dir).resolve()
-    decisions = read_decisions(run_dir / DECISIONS_FILE)
+    decisions = {decision.clip_id: decision for decision in RunDir(run_dir).read_decisions()}
     manifest = read_manifest(run_dir / MANIFEST_FILE)
     manifest_paths = _manifest_paths(manifest, run_dir)
     row_ids = _match_rows(manifest, manifest_paths, decisions, run_dir)
@@ -49,22 +45,6 @@ def load_run(run_dir: str | Path) -> RunData:
             if clip_id is not None and text:
                 transcripts[clip_id] = text
     return RunData(run_dir, decisions, audio_paths, transcripts, manifest, row_ids)
-
-
-def read_decisions(path: Path) -> dict[str, Decision]:
-    """Decisions by clip id, in file order."""
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: the review app needs a run directory made by `vietser run`.")
-    decisions: dict[str, Decision] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            decision = Decision.model_validate_json(line)
-        except ValidationError as exc:
-            raise ConfigError(f"{path}, line {number}: not a Decision ({exc.errors()[0]['msg']}).") from exc
-        decisions[decision.clip_id] = decision
-    return decisions
 
 
 def read_manifest(path: Path) -> pd.DataFrame | None:

@@ -21,7 +21,6 @@ from pydantic import BaseModel
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
 
-STORE_FILE = "reviews.sqlite"
 SCHEMA_VERSION = 1
 _LABELS = ", ".join(f"'{label}'" for label in CLASSES)
 _SCHEMA = f"""

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vietser import rundir
-from vietser.acoustic import load_model
-from vietser.config import read_run_config
-from vietser.experiment import split_view
-from vietser.features.extract import read_features
 from vietser.integrity import DECIDING_FILES, update_checksums, verify_checksums
 from vietser.llm.client import LLMConfig
 from vietser.refine import (
@@ -27,32 +22,26 @@ from vietser.refine import (
     refine,
 )
 from vietser.refine.devset import DevSet
-from vietser.rules.rulebook import Rulebook, load_rulebook, save_rulebook
-from vietser.routing import load_router
-from vietser.pipeline import out_of_domain
-
-ANALYSIS_FILE = "analysis.json"
-ANALYSIS_MARKDOWN = "analysis.md"
-REVIEWS_FILE = "reviews.sqlite"
+from vietser.rules.rulebook import Rulebook
+from vietser.pipeline import out_of_domain, split_view
+from vietser.run.dir import FEATURES_FILE, PROFILES_FILE, REVIEWS_FILE, ROUTER_FILE, RULEBOOK_FILE, RunDir
 
 
 def load_dev_set(run_dir: Path) -> DevSet:
     """The dev split of an evaluated run: evidence, acoustic probabilities and the routes of its router."""
-    rundir.require_run_dir(run_dir, rundir.FEATURES_FILE, rundir.PROFILES_FILE, "routing.json")
-    config = read_run_config(run_dir)
-    features = read_features(run_dir / rundir.FEATURES_FILE)
-    view = split_view(load_model(run_dir), rundir.read_profiles(run_dir), features[features["split"] == "dev"], config)
-    routes = load_router(run_dir).route(view.probabilities, out_of_domain(view.frame))
+    run = RunDir(run_dir).require(FEATURES_FILE, PROFILES_FILE, ROUTER_FILE)
+    features = run.read_features()
+    view = split_view(run.read_model(), run.read_profiles(), features[features["split"] == "dev"], run.read_config())
+    routes = run.read_router().route(view.probabilities, out_of_domain(view.frame))
     return DevSet.from_frame(view.frame, view.probabilities, view.evidence, routes)
 
 
 def analyse_run(run_dir: Path) -> ErrorAnalysis:
     """Error analysis of the run's current rulebook on dev; written as analysis.json and analysis.md."""
-    config = read_run_config(run_dir)
-    rulebook = load_rulebook(run_dir / rundir.RULEBOOK_FILE)
-    analysis = analyse_errors(load_dev_set(run_dir), rulebook, prior_weight=config.rule_prior_weight)
-    (run_dir / ANALYSIS_FILE).write_text(analysis.model_dump_json(indent=2), encoding="utf-8")
-    (run_dir / ANALYSIS_MARKDOWN).write_text(analysis.to_markdown(), encoding="utf-8")
+    run = RunDir(run_dir)
+    config = run.read_config()
+    analysis = analyse_errors(load_dev_set(run_dir), run.read_rulebook(), prior_weight=config.rule_prior_weight)
+    run.write_analysis(analysis)
     return analysis
 
 
@@ -73,18 +62,19 @@ def refine_run(
             record the result as vietser's own).
     """
     verify_checksums(run_dir, DECIDING_FILES)
-    config = read_run_config(run_dir)
+    run = RunDir(run_dir)
+    config = run.read_config()
     proposers: list = [SearchProposer()]
     if llm is not None:
         proposers.append(LLMProposer(llm))
     if edits_file is not None:
         proposers.append(PersonProposer.from_file(edits_file))
-    if (run_dir / REVIEWS_FILE).is_file():
-        proposers.append(PersonProposer.from_review_store(run_dir / REVIEWS_FILE))
+    if run.path(REVIEWS_FILE).is_file():
+        proposers.append(PersonProposer.from_review_store(run.path(REVIEWS_FILE)))
     history = RulebookHistory(run_dir)
     result = refine(
         load_dev_set(run_dir),
-        load_rulebook(run_dir / rundir.RULEBOOK_FILE),
+        run.read_rulebook(),
         rounds=rounds,
         proposers=proposers,
         history=history,
@@ -93,15 +83,15 @@ def refine_run(
     for proposer in proposers:
         if isinstance(proposer, LLMProposer):
             proposer.close()
-    save_rulebook(result.final_rulebook, run_dir / rundir.RULEBOOK_FILE)
-    update_checksums(run_dir, [rundir.RULEBOOK_FILE])
-    (run_dir / rundir.REFINEMENT_FILE).write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    run.write_rulebook(result.final_rulebook)
+    update_checksums(run_dir, [RULEBOOK_FILE])
+    run.write_refinement(result)
     return result
 
 
 def rollback_run(run_dir: Path, version: int) -> Rulebook:
     """Make an earlier rulebook version the run's current one (recorded as a new version)."""
     rulebook = RulebookHistory(run_dir).rollback(version)
-    save_rulebook(rulebook, run_dir / rundir.RULEBOOK_FILE)
-    update_checksums(run_dir, [rundir.RULEBOOK_FILE])
+    RunDir(run_dir).write_rulebook(rulebook)
+    update_checksums(run_dir, [RULEBOOK_FILE])
     return rulebook

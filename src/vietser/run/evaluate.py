@@ -1,0 +1,185 @@
+"""Evaluate a run: choose the router on dev, compare the systems on test, write decisions, summary and report.
+
+The test split is read only here, for the final decisions and the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vietser.acoustic.train import TrainedModel
+from vietser.config import RunConfig, read_reasoning_config
+from vietser.decision import Decision
+from vietser.evaluate.agreement import AgreementReport, agreement_report
+from vietser.evaluate.metrics import compute_metrics
+from vietser.evaluate.report import ReportFiles, write_report
+from vietser.evaluate.sections import ReportSection, domain_section
+from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
+from vietser.labels import annotator_columns
+from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
+from vietser.llm.reasoner import LLMReasoner
+from vietser.pipeline import SplitView, make_reasoner, out_of_domain, reason_every_clip, routed, split_view
+from vietser.reasoning import Reasoner, ReasoningResult
+from vietser.refine.report import refinement_section
+from vietser.routing import Router, choose_threshold
+from vietser.run.dir import FEATURES_FILE, PROFILES_FILE, ROUTER_FILE, RULEBOOK_FILE, RunDir
+from vietser.run.systems import PIPELINE, before_refinement, compare_systems, macro_f1, system_summary
+
+
+@dataclass
+class EvaluationResult:
+    """What `evaluate_run` produced: decisions (dev + test), the systems compared on test, the report."""
+
+    decisions: list[Decision]
+    systems: dict[str, list[Decision]]
+    router: Router
+    report: ReportFiles
+    summary: dict
+
+
+def evaluate_run(
+    run_dir: Path, *, llm: LLMConfig | LLMOverrides | None = None, templates: PromptTemplates = PromptTemplates()
+) -> EvaluationResult:
+    """Choose the routing threshold on dev, decide dev and test clips, compare systems and write the report.
+
+    ``llm`` replaces (an LLMConfig) or amends (LLMOverrides) the run's LLM settings; prompt templates come only from ``templates``
+    (:func:`~vietser.config.read_reasoning_config`).
+
+    Raises:
+        TamperedRunError: a file the run was trained with changed after `vietser train` wrote it.
+    """
+    run = RunDir(run_dir).require(FEATURES_FILE, PROFILES_FILE, RULEBOOK_FILE)
+    verify_checksums(run_dir, TRAINED_FILES)
+    config = read_reasoning_config(run_dir, llm, templates)
+    features = run.read_features()
+    model, profiles = run.read_model(), run.read_profiles()
+    rulebook = run.read_rulebook()
+    with make_reasoner(config, rulebook) as reasoner:
+        dev = split_view(model, profiles, features[features["split"] == "dev"], config)
+        final = run.final_model
+        final_model, final_profiles = (final.read_model(), final.read_profiles()) if final != run else (model, profiles)
+        test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
+
+        dev_results = reason_every_clip(dev, reasoner)
+        router = choose_router(dev, dev_results, config)
+        run.write_router(router)
+        update_checksums(run_dir, [ROUTER_FILE])
+        dev_decisions = routed(dev, router.route(dev.probabilities, out_of_domain(dev.frame)), dev_results)
+        test_routes = router.route(test.probabilities, out_of_domain(test.frame))
+        systems = compare_systems(test, test_routes, reasoner, rulebook)
+        extra_sections = []
+        refinement = run.read_refinement()
+        if refinement is not None:
+            name, decisions_before = before_refinement(test, test_routes, config, refinement)
+            systems[name] = decisions_before
+            test_scores = {
+                refinement.initial_rulebook.version: macro_f1(decisions_before),
+                refinement.final_rulebook.version: macro_f1(systems[PIPELINE]),
+            }
+            extra_sections.append(refinement_section(refinement, test_scores))
+        extra_sections.append(domain_section(systems[PIPELINE]))
+        decisions = dev_decisions + systems[PIPELINE]
+        summary = run_summary(reasoner, router, systems, (dev, dev_decisions), test, features, run.count_skipped(), config)
+    report = write_evaluation(run, decisions, summary, systems, model, router, features, reasoner, extra_sections, config)
+    return EvaluationResult(decisions, systems, router, report, summary)
+
+
+def choose_router(dev: SplitView, dev_results: list[ReasoningResult], config: RunConfig) -> Router:
+    """The routing threshold of the run's policy, chosen on dev with how often the reasoner is right there."""
+    reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels
+    return choose_threshold(
+        dev.probabilities,
+        dev.labels,
+        config.routing,
+        score=config.confidence_score,
+        reasoner_correct=reasoner_correct,
+    )
+
+
+def run_summary(
+    reasoner: Reasoner,
+    router: Router,
+    systems: dict[str, list[Decision]],
+    dev_and_decisions: tuple[SplitView, list[Decision]],
+    test: SplitView,
+    features: pd.DataFrame,
+    n_skipped: int,
+    config: RunConfig,
+) -> dict:
+    """summary.json: the reasoner, the router, every system's test scores, clip counts, out-of-domain shares."""
+    dev, dev_decisions = dev_and_decisions
+    summary = {
+        "reasoner": reasoner.name,
+        "router": router.model_dump(mode="json"),
+        "test": system_summary(systems, config.n_bootstrap, config.seed),
+        "dev_pipeline_macro_f1": compute_metrics(dev.labels, [d.label for d in dev_decisions]).macro_f1,
+        "n_clips": {"train": int((features["split"] == "train").sum()), "dev": len(dev.frame), "test": len(test.frame)},
+        "n_skipped": n_skipped,
+        "out_of_domain_share": {
+            split: float(np.mean(out_of_domain(view.frame))) if len(view.frame) else 0.0
+            for split, view in (("dev", dev), ("test", test))
+        },
+    }
+    if isinstance(reasoner, LLMReasoner):
+        summary["llm_usage"] = reasoner.usage.model_dump()
+    return summary
+
+
+def write_evaluation(
+    run: RunDir,
+    decisions: list[Decision],
+    summary: dict,
+    systems: dict[str, list[Decision]],
+    model: TrainedModel,
+    router: Router,
+    features: pd.DataFrame,
+    reasoner: Reasoner,
+    extra_sections: list[ReportSection],
+    config: RunConfig,
+) -> ReportFiles:
+    """decisions.jsonl, summary.json and the report (Markdown, HTML, figures) of an evaluated run."""
+    run.write_decisions(decisions)
+    run.write_summary(summary)
+    return write_report(
+        run.root,
+        systems[PIPELINE],
+        title=f"vietser run report — {run.root.name}",
+        calibration=_calibration_section(model),
+        routing=_routing_section(router),
+        baselines={name: d for name, d in systems.items() if name != PIPELINE},
+        agreement=annotator_agreement(features[features["split"] == "test"]),
+        system_name=f"pipeline ({reasoner.name})",
+        extra_sections=extra_sections,
+        n_bootstrap=config.n_bootstrap,
+        seed=config.seed,
+    )
+
+
+def annotator_agreement(frame: pd.DataFrame) -> AgreementReport | None:
+    columns = annotator_columns(frame)
+    return agreement_report(frame, columns) if columns else None
+
+
+def _calibration_section(model: TrainedModel) -> dict | None:
+    report = model.calibration_
+    if report is None:
+        return None
+    return {
+        "method": report.method.value,
+        "evaluated on": report.evaluated_on,
+        "before": {"ece": report.ece_before, "brier": report.brier_before},
+        "after": {"ece": report.ece_after, "brier": report.brier_after},
+    }
+
+
+def _routing_section(router: Router) -> dict:
+    return {
+        "score": router.score,
+        "threshold": router.threshold,
+        "policy": router.policy.kind,
+        **{f"dev {key}": value for key, value in router.dev.model_dump().items() if value is not None},
+    }

@@ -1,0 +1,87 @@
+"""Train a run: the acoustic model on the train split (and its train + dev refit), the rulebook, the layout.
+
+The test split is read only by :mod:`vietser.run.evaluate`: the model is fitted on train, thresholds are
+chosen on dev.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from vietser.acoustic.config import AcousticConfig
+from vietser.acoustic.persist import save_model
+from vietser.acoustic.train import TrainedModel, train_acoustic
+from vietser.config import RunConfig
+from vietser.errors import ConfigError
+from vietser.evidence import ClassProfiles, fit_class_profiles
+from vietser.features.normalize import CorpusStats
+from vietser.features.raw import raw_feature_columns
+from vietser.integrity import record_training
+from vietser.labels import SPLITS
+from vietser.rules.fit import FitSettings, fit_rulebook
+from vietser.rules.rulebook import default_rulebook, load_rulebook
+from vietser.run.dir import FINAL_MODEL_DIR, RunDir
+
+
+def check_splits(features: pd.DataFrame) -> None:
+    """A run needs train, dev and test speakers.
+
+    Raises:
+        ConfigError: a split is empty.
+    """
+    present = set(features["split"].astype(str))
+    missing = [split for split in SPLITS if split not in present]
+    if missing:
+        raise ConfigError(
+            f"the features table has no {', '.join(missing)} rows; a run trains on train, chooses thresholds on dev "
+            "and reports on test. Re-split the manifest by speaker (vietser.data.splits.assign_speaker_splits)."
+        )
+
+
+def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> TrainedModel:
+    """Fit the acoustic model on the train split (and, with ``refit_on_dev``, its train + dev refit
+    for test and predict) and lay out the run directory."""
+    check_splits(features)
+    run = RunDir(run_dir)
+    model, _ = fit_acoustic_stage(features, config.acoustic, run)
+    shutil.rmtree(run.path(FINAL_MODEL_DIR), ignore_errors=True)  # never a refit of an earlier training
+    if config.refit_on_dev:
+        refit_on_train_and_dev(features, config, run)
+    train = features[features["split"] == "train"]
+    run.write_features(features)
+    run.write_manifest(features)
+    rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
+    if config.fit_rules:
+        fitted = fit_rulebook(train, config.acoustic, rulebook, FitSettings(n_folds=config.acoustic.cv_folds))
+        rulebook = fitted.rulebook
+        config = config.model_copy(update={"rule_prior_weight": round(fitted.prior_weight, 3)})
+        run.write_rule_fit(fitted.report)
+    run.write_rulebook(rulebook)
+    run.write_config(config)
+    record_training(run_dir)
+    return model
+
+
+def refit_on_train_and_dev(features: pd.DataFrame, config: RunConfig, run: RunDir) -> tuple[TrainedModel, ClassProfiles]:
+    """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/."""
+    pooled = features.assign(split=features["split"].replace({"dev": "train"}))
+    acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
+    return fit_acoustic_stage(pooled, acoustic, RunDir(run.path(FINAL_MODEL_DIR)))
+
+
+def fit_acoustic_stage(
+    features: pd.DataFrame, acoustic: AcousticConfig, out: RunDir
+) -> tuple[TrainedModel, ClassProfiles]:
+    """Train on the ``train`` rows (keeping their corpus statistics as fallback) and fit the class
+    profiles; both are saved in ``out``."""
+    train = features[features["split"] == "train"]
+    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
+    model = train_acoustic(features, acoustic, corpus_stats=stats.model_dump())
+    profiles = fit_class_profiles(train)
+    out.root.mkdir(parents=True, exist_ok=True)
+    save_model(model, out.root)
+    out.write_profiles(profiles)
+    return model, profiles
