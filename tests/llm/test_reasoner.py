@@ -195,7 +195,7 @@ def test_prompt_shows_enabled_rules_evidence_and_probabilities(
     system, user = server.requests[0]["messages"]
     assert "hoảng loạn" in system["content"] and "tức giận" in system["content"]
     text = user["content"]
-    assert "`panic-fast`" in text and "`angry-loud`" in text and "calm-disabled" not in text
+    assert "`R1` (priority 0): IF speaking rate > +1.0 SD" in text and "`R2`" in text and "`R3`" not in text
     assert "speaking rate 6.1 syll/s, +2.0 SD against this speaker" in text
     assert "| +2.00 |" in text
     assert "P(angry) = 0.450" in text
@@ -369,8 +369,8 @@ def test_the_prompt_states_which_rules_hold_as_computed_facts(
     server = scripted_server()
     reasoner = make_reasoner(server)
     holds = reasoner.messages(make_request(rate_z=2.0))[1]["content"]
-    assert "- `panic-fast` holds: supports panic" in holds
-    assert "`angry-loud` holds" not in holds
+    assert "- `R1` holds: supports panic" in holds
+    assert "`R2` holds" not in holds
     outside = make_request(rate_z=2.0).model_copy(update={"out_of_domain": True})
     assert "- no rule holds" in reasoner.messages(outside)[1]["content"]
 
@@ -395,4 +395,17 @@ def test_a_rule_one_condition_short_is_named_as_a_near_miss(
     with LLMReasoner(make_config(scripted_server()), Rulebook(name="n", version=1, rules=[rule])) as reasoner:
         text = reasoner.messages(make_request(rate_z=2.0))[1]["content"]
     assert "- no rule holds" in text
-    assert "`panic-fast-loud` (supports panic) would need" in text
+    assert "`R1` (supports panic) would need mean intensity > +1.5 SD" in text
+
+
+def test_the_model_cites_short_ids_and_the_decision_names_the_rules(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    server = scripted_server([reply("panic", rules_used=["R1", "panic-fast", "R2"])])
+    reasoner = make_reasoner(server)
+    [result] = reasoner.reason([make_request()])
+    assert result.rules_used == ["panic-fast", "angry-loud"]
+    enum = server.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["rules_used"]["items"]["enum"]
+    assert enum == ["R1", "R2"]
+    [replayed] = reasoner.reason([make_request()])
+    assert replayed.cached and replayed.rules_used == ["panic-fast", "angry-loud"]

@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -98,7 +98,15 @@ def z_table(evidence: ClipEvidence, columns: Sequence[str]) -> list[dict[str, st
     return rows[:MAX_TABLE_ROWS]
 
 
-def rule_facts(rules: Sequence[Rule], request: ReasoningRequest) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def short_rule_ids(rules: Sequence[Rule]) -> dict[str, str]:
+    """``R1``, ``R2``, … for the rules in order, to their ids: induced ids run to 90 characters and more,
+    tokens a small model must copy exactly."""
+    return {f"R{index}": rule.id for index, rule in enumerate(rules, start=1)}
+
+
+def rule_facts(
+    rules: Sequence[Rule], request: ReasoningRequest, short: dict[str, str] | None = None
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The rules whose conditions all hold on this clip, and the near misses (all but one hold), computed
     exactly with the rule core, so the model need not compare numbers. Outside the training domain no rule
     holds (their thresholds were fitted on the training clips)."""
@@ -106,15 +114,17 @@ def rule_facts(rules: Sequence[Rule], request: ReasoningRequest) -> tuple[list[d
     near: list[dict[str, str]] = []
     if request.out_of_domain:
         return firing, near
+    shown = {rule_id: name for name, rule_id in (short or {}).items()}
     for rule in rules:
         holds = [
             bool(condition_holds(c, np.array([evidence_value(request.evidence, c)]))[0]) for c in rule.when
         ]
         failing = [c for c, held in zip(rule.when, holds) if not held]
+        name = shown.get(rule.id, rule.id)
         if not failing:
-            firing.append({"id": rule.id, "supports": rule.supports})
+            firing.append({"id": name, "supports": rule.supports})
         elif len(failing) == 1 and len(rule.when) > 1:
-            near.append({"id": rule.id, "supports": rule.supports, "missing": failing[0].describe()})
+            near.append({"id": name, "supports": rule.supports, "missing": failing[0].describe()})
     return firing, near
 
 
@@ -140,6 +150,7 @@ class PromptBuilder:
         self._user = _template(env, user_template, "reasoner.md.j2")
         rules = [rule for rule in rulebook.rules if rule.enabled]
         self._rules = rules
+        self.short_ids = short_rule_ids(rules)
         condition_features = [c.feature for rule in rules for c in rule.when]
         self._columns = list(dict.fromkeys(condition_features + list(KEY_FEATURES)))
         self._context: dict[str, Any] = {
@@ -148,14 +159,14 @@ class PromptBuilder:
             "rulebook": rulebook,
             "rules": [
                 {
-                    "id": rule.id,
+                    "id": short,
                     "description": rule.describe(),
                     "supports": rule.supports,
                     "weight": f"{rule.weight:g}",
                     "priority": rule.priority,
                     "rationale": rule.rationale.en,
                 }
-                for rule in rules
+                for short, rule in zip(self.short_ids, rules)
             ],
             "transcript_open": TRANSCRIPT_OPEN,
             "transcript_close": TRANSCRIPT_CLOSE,
@@ -172,7 +183,7 @@ class PromptBuilder:
 
     def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
         """The chat messages for one request (the clip id is never shown to the model)."""
-        firing, near_misses = rule_facts(self._rules, request)
+        firing, near_misses = rule_facts(self._rules, request, self.short_ids)
         context = {
             **self._context,
             "firing": firing,
@@ -289,8 +300,10 @@ class LLMReasoner:
         self._prompts = PromptBuilder(
             rulebook, self.classes, system_template=config.system_template, user_template=config.prompt_template
         )
-        self._rule_ids = tuple(rule.id for rule in rulebook.rules if rule.enabled)
-        self._chat = LoggedChat(config, answer_json_schema(self.classes, self._rule_ids))
+        self._short_ids = self._prompts.short_ids
+        # The model cites the short ids (the schema's enum); a full id is understood too.
+        self._rule_ids = (*self._short_ids, *self._short_ids.values())
+        self._chat = LoggedChat(config, answer_json_schema(self.classes, list(self._short_ids)))
         self.cache = self._chat.cache
         self._outcomes: list[_Outcome] = []
         self._lock = threading.Lock()
@@ -326,6 +339,9 @@ class LLMReasoner:
         parsed = parse_answer(
             content, classes=self.classes, rule_ids=self._rule_ids, refusal=refusal, finish_reason=finish_reason
         )
+        if parsed.answer is not None:
+            cited = dict.fromkeys(self._short_ids.get(rule_id, rule_id) for rule_id in parsed.answer.rules_used)
+            parsed = replace(parsed, answer=parsed.answer.model_copy(update={"rules_used": list(cited)}))
         logged = parsed.answer.model_dump() if parsed.answer is not None else None
         return Checked(parsed, parsed.failure, logged)
 
