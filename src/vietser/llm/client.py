@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import openai
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vietser.errors import ConfigError
 from vietser.llm.schema import CONNECTION_ERROR, INVALID_RESPONSE, SCHEMA_NAME, TIMEOUT, http_failure
+
+if TYPE_CHECKING:  # the SDK takes a second to import: only a client that sends requests loads it
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +187,8 @@ class ChatReply:
 
 def _failure_of(exc: openai.OpenAIError) -> tuple[str, bool]:
     """The fallback reason of an SDK error and whether retrying may help."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return TIMEOUT, True
     if isinstance(exc, openai.APIConnectionError):
@@ -196,6 +200,8 @@ def _failure_of(exc: openai.OpenAIError) -> tuple[str, bool]:
 
 def retry_after_s(exc: openai.OpenAIError) -> float | None:
     """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), capped; ``None`` without one."""
+    import openai
+
     if not isinstance(exc, openai.APIStatusError):
         return None
     value = exc.response.headers.get("retry-after", "").strip()
@@ -212,6 +218,8 @@ def retry_after_s(exc: openai.OpenAIError) -> float | None:
 
 
 def _rejects_format(exc: openai.OpenAIError) -> bool:
+    import openai
+
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _FORMAT_REJECTED_STATUS
 
 
@@ -224,6 +232,8 @@ class ChatClient:
     """
 
     def __init__(self, config: LLMConfig) -> None:
+        import openai
+
         self.config = config
         self._openai = openai.OpenAI(
             base_url=config.base_url,
@@ -264,6 +274,8 @@ class ChatClient:
             return self._served
 
     def _list_model(self) -> str:
+        import openai
+
         try:
             entries = list(self._openai.models.list())
         except (openai.OpenAIError, ValueError):
@@ -300,6 +312,8 @@ class ChatClient:
         self, messages: list[dict[str, str]], response_schema: dict[str, Any], schema_name: str = SCHEMA_NAME
     ) -> ChatReply:
         """One chat completion: transient failures retried, a rejected response_format degraded."""
+        import openai
+
         started = time.perf_counter()
         attempts = timeouts = 0
         while True:
