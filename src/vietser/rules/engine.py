@@ -10,7 +10,8 @@ Scoring (:mod:`vietser.rules.core`, which decides a batch of requests at once), 
 A rule's weight is therefore a log-odds bonus: weight 1.0 multiplies the odds of
 its class against every other class by e (about 2.7). ``priority`` does not change
 scores; it orders fired rules (highest first) in ``rules_used`` and the rationale,
-and breaks exact score ties in favour of the class backed by the highest-priority rule.
+and breaks ties (probabilities equal to 9 decimals) in favour of the class backed by the
+highest-priority rule.
 A clip outside the training domain fires no rule.
 
 Example::
