@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 
 class Route(str, Enum):
@@ -57,7 +58,14 @@ class Decision(BaseModel):
     split: str | None = None
     true_label: str | None = None
     label: str
-    probabilities: dict[str, float]
+    probabilities: dict[str, float] = Field(
+        description="class probabilities of the system that decided: the acoustic model's for a confident clip "
+        "(and a fallback), the reasoner's for a delegated one (see reasoner_probabilities)"
+    )
+    acoustic_probabilities: dict[str, float] = Field(
+        description="the acoustic model's class probabilities; equal to probabilities unless a reasoner decided "
+        "(a decision written before this field existed reads its probabilities here)"
+    )
     acoustic_label: str
     confidence: float
     route: Route
@@ -82,6 +90,14 @@ class Decision(BaseModel):
     start_s: float | None = Field(default=None, description="segment start in the call, seconds")
     end_s: float | None = Field(default=None, description="segment end in the call, seconds")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _acoustic_probabilities_default(cls, data: Any) -> Any:
+        """Decisions written before ``acoustic_probabilities`` held the acoustic ones in ``probabilities``."""
+        if isinstance(data, dict) and "acoustic_probabilities" not in data and "probabilities" in data:
+            return {**data, "acoustic_probabilities": data["probabilities"]}
+        return data
+
     @model_serializer(mode="wrap")
     def _without_absent_segment(self, handler: SerializerFunctionWrapHandler) -> dict:
         """A clip's Decision serialises as before segments existed: segment fields only when set."""
@@ -93,3 +109,17 @@ class Decision(BaseModel):
 
 
 SEGMENT_FIELDS: tuple[str, ...] = ("call_id", "channel", "start_s", "end_s")
+
+
+def reasoner_probabilities(label: str, confidence: float, classes: Sequence[str]) -> dict[str, float]:
+    """A reasoner's answer as class probabilities: ``label`` gets the reasoner's ``confidence`` (the rule
+    engine's normalised score of that class, the LLM's stated confidence) and the other classes share the
+    rest equally, since the answer ranks only the class it names. A confidence below 1/k (k classes) is
+    raised to 1/k, so the decided label is never less probable than another.
+    """
+    share = 1.0 / len(classes)
+    if confidence <= share:
+        return {name: share for name in classes}
+    top = min(confidence, 1.0)
+    rest = (1.0 - top) / (len(classes) - 1)
+    return {name: top if name == label else rest for name in classes}

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from vietser.acoustic.domain import TargetPriors, adjust_to_priors, estimate_priors_em
-from vietser.decision import ClipEvidence, Decision, Route
+from vietser.decision import ClipEvidence, Decision, Route, reasoner_probabilities
 from vietser.evidence import ClassProfiles, build_evidence
 from vietser.labels import CLASSES
 from vietser.reasoning import Reasoner, ReasoningRequest, ReasoningResult
@@ -106,11 +106,18 @@ def acoustic_decisions(
 
 
 def apply_reasoning(decision: Decision, result: ReasoningResult) -> Decision:
-    """The reasoner's answer for a delegated clip; a failed answer keeps the acoustic label, flagged."""
-    label = decision.acoustic_label if result.fallback and result.reasoner == "acoustic" else result.label
+    """The reasoner's answer for a delegated clip, its probabilities from the reasoner's confidence; a failed
+    answer keeps the acoustic label and probabilities, flagged."""
+    kept = result.fallback and result.reasoner == "acoustic"
+    label = decision.acoustic_label if kept else result.label
     return decision.model_copy(
         update={
             "label": label,
+            "probabilities": (
+                decision.acoustic_probabilities
+                if kept
+                else reasoner_probabilities(label, result.confidence, list(decision.acoustic_probabilities))
+            ),
             "reasoner": result.reasoner,
             "rationale": result.rationale or decision.rationale,
             "rules_applied": list(result.rules_used),

@@ -42,7 +42,10 @@ def test_run_on_a_manifest_without_split_writes_decisions_report_and_prints_syst
     assert result.exit_code == 0, result.output
     assert "no split column" in result.output
     assert "acoustic only" in result.output and "rules only" in result.output
+    assert "delegated" in result.output and "fallbacks" in result.output
     assert (out / "decisions.jsonl").is_file() and (out / "report.html").is_file()
+    decisions = pd.read_csv(out / "decisions.csv")
+    assert len(decisions) == len((out / "decisions.jsonl").read_text().splitlines())
     features = pd.read_parquet(out / "features.parquet", columns=["speaker", "split"])
     copies = features[features["speaker"].str.endswith("@telephone")]
     assert len(copies) == (features["split"] == "train").sum() / 2  # every training clip once more, by phone
@@ -165,3 +168,23 @@ def test_evaluate_on_scores_a_trained_run_on_another_corpus(trained_run: Path, s
     lines = (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 24 and all(json.loads(line)["true_label"] for line in lines)
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_predict_as_csv_gives_the_deciding_systems_probabilities_beside_the_acoustic_ones(
+    trained_run: Path, small_demo: Path, tmp_path: Path
+) -> None:
+    audio_dir = small_demo.parent / "audio"
+    out = tmp_path / "predictions.csv"
+
+    result = runner.invoke(app, ["predict", str(audio_dir), "--run", str(trained_run), "-o", str(out), "--format", "csv"])
+
+    assert result.exit_code == 0, result.output
+    assert "delegated" in result.output and "fallbacks" in result.output
+    table = pd.read_csv(out)
+    assert len(table) == len(list(audio_dir.rglob("*.wav")))
+    decided = table[[f"p_{name}" for name in ("calm", "angry", "panic")]]
+    acoustic = table[[f"acoustic_p_{name}" for name in ("calm", "angry", "panic")]]
+    assert (decided.sum(axis=1).round(6) == 1).all() and (acoustic.sum(axis=1).round(6) == 1).all()
+    assert (decided.idxmax(axis=1).str.removeprefix("p_") == table["label"]).all()
+    confident = table["route"] == "confident"
+    assert (decided[confident].to_numpy() == acoustic[confident].to_numpy()).all()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -11,7 +15,13 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, err_console, progress_bar, user_errors
-from vietser.cli.data_commands import print_extraction_summary
+from vietser.cli.data_commands import (
+    DevFractionOption,
+    LabelMapOption,
+    TestFractionOption,
+    print_extraction_summary,
+    training_manifest,
+)
 from vietser.cli.calls_command import (
     ChannelNamesOption,
     SegmentsOption,
@@ -48,14 +58,41 @@ from vietser.cli.options import (
     prompt_templates,
 )
 
+from vietser.decision import Decision, Route
+
 if TYPE_CHECKING:
     from vietser.config import RunConfig
     from vietser.llm.client import LLMOverrides, PromptTemplates
     from vietser.run.predict import PredictResult
 
 NOTHING_DECIDED_EXIT = 1
+DECISIONS_CSV = "decisions.csv"
 FALLBACK_WARNING_SHARE = 0.20
 OutputRunOption = Annotated[Path, typer.Option("-o", "--output", help="Run directory to write.")]
+SourceArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="MANIFEST_OR_FEATURES",
+        help="Manifest (.csv/.jsonl; without a split column its speakers are dealt out) or features (.parquet).",
+    ),
+]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")]
+
+
+class OutputFormat(str, Enum):
+    """How predict writes its decisions."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    """How a manifest becomes a training set: its label mapping, and the split shares when it has none."""
+
+    label_map: list[str] | None = None
+    dev_fraction: float = 0.2
+    test_fraction: float = 0.2
 
 
 def print_systems(summary: dict, title: str | None = None) -> None:
@@ -110,7 +147,7 @@ def _train(features_path: Path, output: Path, config: RunConfig) -> None:
 
 
 def train(
-    features_path: Annotated[Path, typer.Argument(metavar="FEATURES", help="Features table from `vietser features`.")],
+    source: SourceArgument,
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -118,10 +155,19 @@ def train(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
+    jobs: JobsOption = 1,
+    label_map: LabelMapOption = None,
+    dev_fraction: DevFractionOption = 0.2,
+    test_fraction: TestFractionOption = 0.2,
 ) -> None:
-    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory."""
+    """Train the acoustic model on the train split (speaker-grouped CV, calibrated) into a run directory.
+
+    From a manifest, features are extracted first (cached), as in `vietser run`.
+    """
     with user_errors():
-        _train(features_path, output, _config(config_path, model, feature_set, late_fusion, normalisation, rulebook))
+        config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
+        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
+        _train(features_path, output, config)
     console.print(f"run directory: {output}")
 
 
@@ -160,11 +206,29 @@ def print_llm_usage(usage: dict) -> None:
 def _evaluate(run_dir: Path, llm: LLMOverrides | None, templates: PromptTemplates) -> None:
     from vietser.run.evaluate import evaluate_run
 
+    from vietser.decision_table import write_decisions_csv
+
     result = evaluate_run(run_dir, llm=llm, templates=templates)
     print_systems(result.summary)
     if "llm_usage" in result.summary:
         print_llm_usage(result.summary["llm_usage"])
-    console.print(f"report: {result.report.markdown} and {result.report.html}")
+    print_outcomes([d for d in result.decisions if d.split == "test"], "test")
+    table = write_decisions_csv(result.decisions, run_dir / DECISIONS_CSV)
+    console.print(f"report: {result.report.markdown} and {result.report.html}; decisions also as {table}")
+
+
+def print_outcomes(decisions: Sequence[Decision], what: str) -> None:
+    """Who decided the clips: delegated, decided by the reasoner, fallbacks by reason (on stderr)."""
+    delegated = [d for d in decisions if d.route == Route.DELEGATED]
+    fallbacks = Counter(d.fallback_reason or "no reason recorded" for d in decisions if d.fallback)
+    by_reasoner = Counter(d.reasoner for d in delegated if not d.fallback)
+    decided = ", ".join(f"{count} by {name}" for name, count in sorted(by_reasoner.items())) or "none by a reasoner"
+    err_console.print(
+        f"{what}: {len(decisions)} clips, {len(delegated)} delegated ({decided}), "
+        f"{sum(fallbacks.values())} fallbacks"
+    )
+    for reason, count in fallbacks.most_common():
+        err_console.print(f"  [yellow]fallback[/] × {count}: {reason}")
 
 
 def evaluate(
@@ -189,9 +253,15 @@ def evaluate(
         ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers (with --on).")] = 1,
+    label_map: LabelMapOption = None,
 ) -> None:
-    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html)."""
+    """Route, reason and evaluate: thresholds from dev, report on test (report.md, report.html).
+
+    --label-map maps the labels of the --on manifest.
+    """
     with user_errors():
+        if label_map and on is None:
+            raise typer.BadParameter("--label-map maps the labels of a manifest: give it with --on MANIFEST")
         templates = prompt_templates(llm_system_template, llm_prompt_template)
         options = LLMOptions(
             llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
@@ -201,24 +271,28 @@ def evaluate(
             if on is None:
                 _evaluate(run_dir, settings, templates)
             else:
-                _evaluate_on(run_dir, on, jobs, settings, templates)
+                _evaluate_on(run_dir, on, jobs, settings, templates, label_map)
 
 
-def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) -> None:  # noqa: ANN001
+def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, label_map) -> None:  # noqa: ANN001
     from vietser.data.manifest import load_manifest
     from vietser.run.predict import load_predictor
     from vietser.run.dir import RunDir
     from vietser.transfer import evaluate_on, transfer_dir
+    from vietser.decision_table import write_decisions_csv
 
     predictor = load_predictor(run_dir, llm, templates)
     with predictor.reasoner:
-        result = evaluate_on(predictor, load_manifest(manifest_path, default_split="test"), manifest_path.stem, jobs)
+        manifest = load_manifest(manifest_path, label_map, default_split="test")
+        result = evaluate_on(predictor, manifest, manifest_path.stem, jobs)
     out = transfer_dir(run_dir, manifest_path)
     out.mkdir(parents=True, exist_ok=True)
     RunDir(out).write_decisions(result.decisions)
     RunDir(out).write_skipped(result.skipped)
     RunDir(out).write_summary(result.summary)
+    write_decisions_csv(result.decisions, out / DECISIONS_CSV)
     print_systems(result.summary, f"{manifest_path.stem} — reasoner: {result.summary['reasoner']}")
+    print_outcomes(result.decisions, manifest_path.stem)
     console.print(
         f"{result.summary['clips']} clips decided, {result.summary['skipped']} skipped; "
         f"out of the training domain: {result.summary['out_of_domain_share']:.0%} → {out}"
@@ -226,7 +300,7 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates) 
 
 
 def run(
-    source: Annotated[Path, typer.Argument(metavar="MANIFEST_OR_FEATURES", help="Manifest (.csv/.jsonl) or features (.parquet).")],
+    source: SourceArgument,
     output: OutputRunOption,
     config_path: ConfigOption = None,
     model: ModelOption = None,
@@ -234,7 +308,10 @@ def run(
     late_fusion: LateFusionOption = None,
     normalisation: NormalisationOption = None,
     rulebook: RulebookOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
+    jobs: JobsOption = 1,
+    label_map: LabelMapOption = None,
+    dev_fraction: DevFractionOption = 0.2,
+    test_fraction: TestFractionOption = 0.2,
     llm_base_url: LLMBaseURLOption = None,
     llm_model: LLMModelOption = None,
     llm_system_template: LLMSystemTemplateOption = None,
@@ -248,10 +325,14 @@ def run(
     llm_structured_output: LLMStructuredOutputOption = None,
     llm_revision: LLMRevisionOption = None,
 ) -> None:
-    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report."""
+    """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report.
+
+    A manifest without a split column gets a speaker-independent split, seeded
+    by the configuration's seed (--dev-fraction, --test-fraction), announced in one line.
+    """
     with user_errors():
         config = _config(config_path, model, feature_set, late_fusion, normalisation, rulebook)
-        features_path = _features_for(source, output, jobs, config)
+        features_path = _features_for(source, output, jobs, config, ManifestOptions(label_map, dev_fraction, test_fraction))
         _train(features_path, output, config)
         # The --config file is part of this command line, so its templates are too.
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
@@ -263,19 +344,19 @@ def run(
             _evaluate(output, settings, templates)
 
 
-def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> Path:
-    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` with
-    its training clips through the configured channels."""
+def _features_for(source: Path, output: Path, jobs: int, config: RunConfig, options: ManifestOptions) -> Path:
+    """The features table of a run: ``source`` itself, or extracted from the manifest ``source`` (split by
+    speaker when it has no split column) with its training clips through the configured channels."""
     if source.suffix == ".parquet":
         return source
     from vietser.data.channel import with_channel_copies
-    from vietser.data.manifest import load_manifest
     from vietser.features.cache import channel_cache_dir
     from vietser.features.stream import extract_to_parquet
     from vietser.run.dir import EXTRACTED_FEATURES_FILE, RunDir
 
     path = output / EXTRACTED_FEATURES_FILE
-    manifest = with_channel_copies(load_manifest(source), config.augment_channels, channel_cache_dir(), config.seed)
+    frame = training_manifest(source, options.label_map, options.dev_fraction, options.test_fraction, config.seed)
+    manifest = with_channel_copies(frame, config.augment_channels, channel_cache_dir(), config.seed)
     with progress_bar("features") as progress:
         result = extract_to_parquet(manifest, path, sets=config.feature_sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)
@@ -286,7 +367,14 @@ def _features_for(source: Path, output: Path, jobs: int, config: RunConfig) -> P
 def predict(
     target: Annotated[Path, typer.Argument(metavar="FILE_OR_DIR", help="An audio file or a folder of audio files.")],
     run_dir: Annotated[Path, typer.Option("--run", help="Run directory with a trained, evaluated model.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="JSON Lines file (default: stdout).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default: stdout).")] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="jsonl: one Decision per line, then the skipped entries; csv: one row per decision "
+            "(p_<class> of the system that decided, acoustic_p_<class>), skipped entries only on stderr."
+        ),
+    ] = OutputFormat.JSONL,
     speaker_from: Annotated[str, typer.Option(help="'file': each file its own unknown speaker (normalised against the training corpus); 'folder': files in one folder share a speaker baseline.")] = "file",
     jobs: Annotated[int, typer.Option("--jobs", "-j")] = 1,
     llm_base_url: LLMBaseURLOption = None,
@@ -354,19 +442,22 @@ def predict(
                     for unusable in predictor.use_reference(reference, jobs):
                         err_console.print(f"[yellow]reference skipped[/] {unusable.path}: {unusable.reason}")
                 if segments:
+                    if output_format != OutputFormat.JSONL:
+                        raise typer.BadParameter("--segments writes JSON Lines; leave out --format csv")
                     config = call_config(channel_names, smoothing, vad)
                     calls = predict_calls(predictor, target, config, jobs, output, timeline)
                     raise typer.Exit(code=0 if calls else NOTHING_DECIDED_EXIT)
                 with progress_bar("predict") as progress:
                     result = predictor.predict_target(target, speaker_from, jobs, progress)  # type: ignore[arg-type]
-    lines = _prediction_lines(result)
+    text = _prediction_lines(result) if output_format == OutputFormat.JSONL else _prediction_csv(result)
     if output is None:
-        sys.stdout.write(lines)
+        sys.stdout.write(text)
     else:
-        output.write_text(lines, encoding="utf-8")
+        output.write_text(text, encoding="utf-8")
         console.print(f"{len(result.decisions)} decisions, {len(result.skipped)} skipped → {output}")
     for skipped in result.skipped:
         err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+    print_outcomes(result.decisions, "decided")
     err_console.print(f"decided {len(result.decisions)}, skipped {len(result.skipped)}")
     if not result.decisions:
         err_console.print(f"[bold red]error:[/] nothing in {target} could be decided; see the reasons above")
@@ -381,6 +472,13 @@ def _prediction_lines(result: PredictResult) -> str:
         for clip in result.skipped
     ]
     return "".join(f"{line}\n" for line in [*decided, *skipped])
+
+
+def _prediction_csv(result: PredictResult) -> str:
+    """CSV: one row per decided file (see :func:`vietser.decision_table.decisions_table`)."""
+    from vietser.decision_table import decisions_table
+
+    return decisions_table(result.decisions).to_csv(index=False)
 
 
 def bench(
