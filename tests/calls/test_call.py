@@ -113,3 +113,14 @@ def test_smoothing_pulls_a_segment_towards_its_neighbours(predictor, stereo_resu
 def test_channel_names_must_match_the_channels(predictor, stereo_call: BuiltCall) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match="2 channel"):
         decide_call(predictor, stereo_call.path, CallConfig(channel_names=("only",)))
+
+
+def test_a_long_call_is_decided_in_batches_each_read_against_its_own_segments(
+    predictor, two_speaker_call: BuiltCall, two_speaker_result: CallResult, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    monkeypatch.setattr("vietser.calls.call.BATCH_SEGMENTS", 2)  # batches of 2-3, below the run's 5 clips a speaker
+
+    batched = decide_call(predictor, two_speaker_call.path, CallConfig(channel_names=("agent", "caller"))).decisions
+
+    assert [d.clip_id for d in batched] == [d.clip_id for d in two_speaker_result.decisions]
+    assert all("corpus baseline" in d.evidence[0].text_en for d in batched)

@@ -4,9 +4,10 @@ A stereo file is two speakers (one per channel, e.g. ``agent`` / ``caller``),
 a mono file one. Each speaker's segments are decided together as that
 speaker's clips, so once a speaker has ``min_clips_per_speaker`` segments
 (the run's setting) they are read against their own baseline from this call,
-not the training corpus. The recording is read in blocks and each segment is
-written to a temporary WAV as it closes, so memory stays bounded however
-long the call.
+not the training corpus; a long call is decided in batches of 32–63 of a
+speaker's segments, each read against its own batch (a few minutes of that
+speaker). The recording is read in blocks and each segment is written to a
+temporary WAV as it closes, so memory stays bounded however long the call.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from vietser.predict import Predictor
 
 SILENT_DBFS = 20 * math.log10(SILENCE_PEAK)
+# Segments of one speaker decided together (32-63 a batch): their own baseline, and the bound on memory.
+BATCH_SEGMENTS = 32
 
 
 class CallConfig(BaseModel):
@@ -113,8 +117,8 @@ def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = Cal
     with tempfile.TemporaryDirectory(prefix="vietser-call-") as workdir:
         cuts = cut_call(path, Path(workdir), config)
         manifest = segment_manifest(cuts, call_id)
-        result = predictor.predict_manifest(manifest, jobs) if len(manifest) else None
-    decided = {d.clip_id: d for d in (result.decisions if result else [])}
+        decisions, skipped = decide_segments(predictor, manifest, jobs)
+    decided = {d.clip_id: d for d in decisions}
     rows = manifest.set_index("clip_id")
     by_speaker: list[Decision] = []
     summaries: list[SpeakerSummary] = []
@@ -124,7 +128,6 @@ def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = Cal
         by_speaker += own
         silent = cut.peak_dbfs < SILENT_DBFS
         summaries.append(summarize_speaker(cut.name, own, silent, cut.speech_s, len(own) >= predictor.config.min_clips_per_speaker))
-    skipped = result.skipped if result else []
     summary = CallSummary(
         call_id=call_id,
         path=str(path),
@@ -135,6 +138,20 @@ def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = Cal
         notes=call_notes(cuts, summaries),
     )
     return CallResult(by_speaker, summary, skipped)
+
+
+def decide_segments(predictor: Predictor, manifest: pd.DataFrame, jobs: int = 1) -> tuple[list[Decision], list[SkippedClip]]:
+    """Decide each speaker's segments in time-ordered batches of about :data:`BATCH_SEGMENTS`: each
+    batch is read against its own segments (a baseline over a few minutes of that speaker), and
+    memory stays bounded however many segments a call has."""
+    decisions: list[Decision] = []
+    skipped: list[SkippedClip] = []
+    for _, rows in manifest.groupby("speaker", sort=False):
+        for batch in np.array_split(np.arange(len(rows)), max(1, len(rows) // BATCH_SEGMENTS)):
+            result = predictor.predict_manifest(rows.iloc[batch], jobs)
+            decisions += result.decisions
+            skipped += result.skipped
+    return decisions, skipped
 
 
 def segment_manifest(cuts: list[ChannelCut], call_id: str) -> pd.DataFrame:
