@@ -36,9 +36,17 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    acoustic: AcousticConfig = Field(default_factory=AcousticConfig)
-    routing: RoutingPolicy = Field(default_factory=DelegationBudget)
-    confidence_score: ScoreName = "max_prob"
+    acoustic: AcousticConfig = Field(default_factory=AcousticConfig, description="the acoustic model")
+    routing: RoutingPolicy = Field(
+        default_factory=DelegationBudget,
+        description="which clips go to the reasoner: the threshold on the confidence score, chosen on dev by this "
+        "policy (kind = best_accuracy, budget, target_risk or conformal_coverage)",
+    )
+    confidence_score: ScoreName = Field(
+        default="max_prob",
+        description="how sure the acoustic model is of a clip: top probability, margin of the top two, "
+        "negative entropy, or a split-conformal set",
+    )
     rulebook: Path | None = Field(default=None, description="rulebook YAML; the packaged default when unset")
     rule_prior_weight: float = Field(
         default=1.0, ge=0.0, description="weight of the acoustic prior in the rule engine (fitted when fit_rules)"
@@ -61,10 +69,12 @@ class RunConfig(BaseModel):
         description="train also on the training clips through these simulated channels (telephone: 8 kHz, "
         "300-3400 Hz, G.711; bandlimit; noise; level), each copy its own pseudo-speaker; see vietser.data.channel",
     )
-    min_clips_per_speaker: int = Field(default=5, ge=2)
+    min_clips_per_speaker: int = Field(
+        default=5, ge=2, description="clips a speaker needs for their own baseline in the evidence (else the corpus')"
+    )
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")
-    n_bootstrap: int = Field(default=1000, ge=100)
-    seed: int = 0
+    n_bootstrap: int = Field(default=1000, ge=100, description="bootstrap resamples for the report's intervals")
+    seed: int = Field(default=0, description="seed of the speaker split of a manifest without one, channel copies and bootstrap")
 
     @property
     def feature_sets(self) -> tuple[FeatureSetName, ...]:

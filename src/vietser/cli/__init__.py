@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from vietser import __version__
 from vietser.cli import (
     adapt_command,
     calls_command,
+    config_command,
     data_commands,
     demo_command,
     llm_commands,
@@ -21,6 +25,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vietser {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Human-guided speech emotion recognition (calm / angry / panic), Vietnamese first."""
+
+
 data_commands.register(app)
 run_commands.register(app)
 demo_command.register(app)
@@ -29,5 +50,6 @@ refine_commands.register(app)
 adapt_command.register(app)
 llm_commands.register(app)
 calls_command.register(app)
+config_command.register(app)
 
 __all__ = ["app"]
