@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vietser.acoustic import load_model
-from vietser.adapt import adapt_run
+from vietser.run.adapt import adapt_run
 from vietser.cli import app
 from vietser.errors import ConfigError
 from vietser.run.predict import load_predictor

@@ -114,3 +114,23 @@ def test_refit_on_dev_trains_the_final_model_without_test_rows(small_demo_featur
     X = feature_matrix(train_and_dev, columns)
     y = train_and_dev["label"].astype(str).to_numpy(dtype=object)
     assert card["train_data_sha256"] == train_data_hash(X, y, columns)
+
+
+def test_a_run_on_two_corpora_scores_each_corpus(small_demo_features: pd.DataFrame, tmp_path: Path) -> None:
+    # Training speakers by corpus; the one test speaker's clips alternate, so the test split holds both corpora.
+    speakers = sorted(small_demo_features["speaker"].unique())
+    by_speaker = small_demo_features["speaker"].map({s: ("one", "two")[i % 2] for i, s in enumerate(speakers)})
+    alternating = pd.Series(np.where(np.arange(len(small_demo_features)) % 2, "one", "two"), small_demo_features.index)
+    is_test = small_demo_features["split"] == "test"
+    pooled = small_demo_features.assign(corpus=by_speaker.mask(is_test, alternating))
+    run_dir = tmp_path / "run"
+    train_run(pooled, small_run_config(), run_dir)
+
+    result = evaluate_run(run_dir)
+
+    corpus_of = pooled.set_index("clip_id")["corpus"]
+    for name in ("one", "two"):
+        group = [d for d in result.systems[PIPELINE] if corpus_of[d.clip_id] == name]
+        expected = compute_metrics([d.true_label for d in group], [d.label for d in group]).macro_f1
+        assert result.summary["per_corpus"][name] == pytest.approx(expected)
+    assert "Macro-F1 per corpus: one" in (run_dir / "report.md").read_text(encoding="utf-8")

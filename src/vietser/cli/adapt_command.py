@@ -28,7 +28,7 @@ def adapt(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
 ) -> None:
     """Adapt RUN to your domain into a new run directory; the source run is left as it is."""
-    from vietser.adapt import adapt_run
+    from vietser.run.adapt import adapt_run
     from vietser.data.manifest import load_manifest
 
     with user_errors():

@@ -278,7 +278,7 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, 
     from vietser.data.manifest import load_manifest
     from vietser.run.predict import load_predictor
     from vietser.run.dir import RunDir
-    from vietser.transfer import evaluate_on, transfer_dir
+    from vietser.run.transfer import evaluate_on, transfer_dir
     from vietser.decision_table import write_decisions_csv
 
     predictor = load_predictor(run_dir, llm, templates)

@@ -16,22 +16,20 @@ EmoDB speakers weighted ×5, 5 draws): macro-F1 0.60 / 0.69 / 0.80 / 0.87 with
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from vietser import rundir
-from vietser.acoustic import load_model, save_model, train_acoustic
-from vietser.config import read_run_config
+from vietser.acoustic import train_acoustic
 from vietser.errors import ConfigError
 from vietser.evidence import fit_class_profiles
-from vietser.features.extract import SkippedClip, extract_features, read_features
+from vietser.features.extract import SkippedClip, extract_features
 from vietser.features.normalize import CorpusStats
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
+from vietser.run.dir import RunDir
 
 DEFAULT_WEIGHT = 5
 
@@ -71,9 +69,10 @@ def adapt_run(
     if target.exists():
         raise ConfigError(f"{target} exists; choose a new folder for the adapted run")
     verify_checksums(source, TRAINED_FILES)
-    config = read_run_config(source)
-    final = rundir.final_model_dir(source)
-    model = load_model(final)
+    run = RunDir(source)
+    config = run.read_config()
+    final = run.final_model
+    model = final.read_model()
     skipped: list[SkippedClip] = []
     stats = CorpusStats.model_validate(model.corpus_stats_) if model.corpus_stats_ else None
     n_reference = 0
@@ -92,18 +91,19 @@ def adapt_run(
         skipped += extracted.skipped
         labelled = extracted.frame.assign(split="train")
         n_labelled = len(labelled)
-        features = read_features(source / rundir.FEATURES_FILE)
+        features = run.read_features()
         pool = features[features["split"].isin(["train", "dev"])].assign(split="train")
         pool = pd.concat([pool, *[labelled] * weight], ignore_index=True)
     shutil.copytree(source, target)
+    adapted_final = RunDir(target / final.root.relative_to(source))
     if labels is not None:
         acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
         model = train_acoustic(pool, acoustic, corpus_stats=stats.model_dump() if stats else None)
-        rundir.write_profiles(fit_class_profiles(pool), target / final.relative_to(source))
+        adapted_final.write_profiles(fit_class_profiles(pool))
     else:
         model.corpus_stats_ = stats.model_dump() if stats else None
-    save_model(model, target / final.relative_to(source))
+    adapted_final.write_model(model)
     update_checksums(target, [name for name in TRAINED_FILES if (target / name).is_file()])
     record = {"source": str(source.resolve()), "labelled_clips": n_labelled, "weight": weight, "reference_clips": n_reference}
-    (target / rundir.ADAPTATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    RunDir(target).write_adaptation(record)
     return AdaptationResult(target, n_labelled, n_reference, skipped)

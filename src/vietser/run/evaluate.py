@@ -13,11 +13,12 @@ import pandas as pd
 
 from vietser.acoustic.train import TrainedModel
 from vietser.config import RunConfig, read_reasoning_config
+from vietser.data.manifest import corpus_of_clips
 from vietser.decision import Decision
 from vietser.evaluate.agreement import AgreementReport, agreement_report
 from vietser.evaluate.metrics import compute_metrics
 from vietser.evaluate.report import ReportFiles, write_report
-from vietser.evaluate.sections import ReportSection, domain_section
+from vietser.evaluate.sections import ReportSection, corpus_scores, domain_section
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 from vietser.labels import annotator_columns
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
@@ -81,9 +82,12 @@ def evaluate_run(
                 refinement.final_rulebook.version: macro_f1(systems[PIPELINE]),
             }
             extra_sections.append(refinement_section(refinement, test_scores))
-        extra_sections.append(domain_section(systems[PIPELINE]))
+        corpus_of = corpus_of_clips(test.frame)
+        extra_sections.append(domain_section(systems[PIPELINE], corpus_of))
         decisions = dev_decisions + systems[PIPELINE]
         summary = run_summary(reasoner, router, systems, (dev, dev_decisions), test, features, run.count_skipped(), config)
+        if len(per_corpus := corpus_scores(systems[PIPELINE], corpus_of)) > 1:
+            summary["per_corpus"] = per_corpus
     report = write_evaluation(run, decisions, summary, systems, model, router, features, reasoner, extra_sections, config)
     return EvaluationResult(decisions, systems, router, report, summary)
 

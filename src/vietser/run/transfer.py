@@ -17,12 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from vietser.decision import Decision, Route
-from vietser.evaluate import compute_metrics
-from vietser import rundir
-from vietser.experiment import ACOUSTIC_ONLY, PIPELINE, system_summary
+from vietser.data.manifest import corpus_of_clips
+from vietser.evaluate.sections import corpus_scores
 from vietser.features.extract import SkippedClip
 from vietser.labels import CLASSES
-from vietser.predict import Predictor
+from vietser.run.dir import RunDir
+from vietser.run.predict import Predictor
+from vietser.run.systems import ACOUSTIC_ONLY, PIPELINE, system_summary
 
 
 @dataclass
@@ -48,16 +49,11 @@ def evaluate_on(predictor: Predictor, manifest: pd.DataFrame, name: str, jobs: i
         "out_of_domain_share": sum(d.out_of_domain for d in labelled) / max(len(labelled), 1),
         "test": system_summary({ACOUSTIC_ONLY: acoustic, PIPELINE: labelled}, config.n_bootstrap, config.seed),
     }
-    if "corpus" in manifest.columns:
-        corpus_of = dict(zip(manifest["clip_id"].astype(str), manifest["corpus"].astype(str)))
-        summary["per_corpus"] = {
-            corpus: compute_metrics([d.true_label for d in group], [d.label for d in group]).macro_f1
-            for corpus in sorted(set(corpus_of.values()))
-            if (group := [d for d in labelled if corpus_of.get(d.clip_id) == corpus])
-        }
+    if corpus_of := corpus_of_clips(manifest):
+        summary["per_corpus"] = corpus_scores(labelled, corpus_of)
     return TransferResult(result.decisions, result.skipped, summary)
 
 
 def transfer_dir(run_dir: Path, manifest_path: Path) -> Path:
     """Where ``vietser evaluate RUN --on MANIFEST`` writes: ``RUN/transfer/<manifest name>/``."""
-    return run_dir / rundir.TRANSFER_DIR / manifest_path.stem
+    return RunDir(run_dir).transfer(manifest_path.stem)
