@@ -43,6 +43,7 @@ def test_run_on_a_manifest_without_split_writes_decisions_report_and_prints_syst
     assert "no split column" in result.output
     assert "acoustic only" in result.output and "rules only" in result.output
     assert "delegated" in result.output and "fallbacks" in result.output
+    assert "✓ features (" in result.output and "✓ training" in result.output and "✓ evaluation" in result.output
     assert (out / "decisions.jsonl").is_file() and (out / "report.html").is_file()
     decisions = pd.read_csv(out / "decisions.csv")
     assert len(decisions) == len((out / "decisions.jsonl").read_text().splitlines())

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from vietser import __version__
+from vietser.cli.console import set_quiet
 from vietser.cli import (
     adapt_command,
     calls_command,
@@ -38,8 +39,12 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or step lines on stderr; results and errors only.")
+    ] = False,
 ) -> None:
     """Human-guided speech emotion recognition (calm / angry / panic), Vietnamese first."""
+    set_quiet(quiet)
 
 
 data_commands.register(app)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vietser.cli.console import console, progress_bar, user_errors
+from vietser.cli.console import console, progress_bar, step, user_errors
 from vietser.cli.data_commands import print_extraction_summary
 from vietser.cli.options import LLMBaseURLOption, LLMModelOption, llm_config
 from vietser.cli.refine_commands import print_rounds
@@ -56,17 +56,22 @@ def demo(
         )
         print_extraction_summary(extracted)
         run_dir = out_dir / "run"
-        trained = train_run(extracted.frame, config, run_dir)
+        with step("training the acoustic model"):
+            trained = train_run(extracted.frame, config, run_dir)
         views = " + ".join(view.value for view in trained.config.views)
         console.print(
             f"3. acoustic model: {trained.config.model.value} on {views}, "
             f"speaker-CV macro-F1 {trained.cv_.macro_f1_mean:.3f}"
         )
         llm = llm_config(llm_base_url, llm_model)
-        evaluate_run(run_dir, llm=llm)
+        with step("routing on dev, reasoning, evaluation"):
+            evaluate_run(run_dir, llm=llm)
         console.print("4. routing threshold chosen on dev; rule refinement on dev (test untouched):")
-        print_rounds(refine_run(run_dir, rounds=refine_rounds, llm=llm))
-        result = evaluate_run(run_dir, llm=llm)
+        with step("refinement on dev"):
+            rounds = refine_run(run_dir, rounds=refine_rounds, llm=llm)
+        print_rounds(rounds)
+        with step("evaluation after refinement"):
+            result = evaluate_run(run_dir, llm=llm)
     console.print("5. evaluation on the test speakers (read once, after refinement):")
     print_systems(result.summary)
     console.print(f"report: {result.report.html}  (Markdown: {result.report.markdown})")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from vietser.cli.console import console, user_errors
+from vietser.cli.console import console, step, user_errors
 from vietser.cli.options import (
     LLMBaseURLOption,
     LLMModelOption,
@@ -66,9 +66,11 @@ def refine(
 
     with user_errors():
         llm = llm_config(llm_base_url, llm_model)
-        result = refine_run(run_dir, rounds, llm=llm, edits_file=edits)
+        with step(f"refinement: up to {rounds} rounds of rule edits scored on dev"):
+            result = refine_run(run_dir, rounds, llm=llm, edits_file=edits)
         print_rounds(result)
-        evaluation = evaluate_run(run_dir, llm=llm, templates=prompt_templates(llm_system_template, llm_prompt_template))
+        with step("evaluation with the refined rulebook"):
+            evaluation = evaluate_run(run_dir, llm=llm, templates=prompt_templates(llm_system_template, llm_prompt_template))
     print_systems(evaluation.summary)
     console.print(f"report: {evaluation.report.html}")
 

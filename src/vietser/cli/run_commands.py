@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.table import Table
 
-from vietser.cli.console import console, err_console, progress_bar, user_errors
+from vietser.cli.console import console, err_console, progress_bar, step, user_errors
 from vietser.cli.data_commands import (
     DevFractionOption,
     LabelMapOption,
@@ -134,7 +134,8 @@ def _train(features_path: Path, output: Path, config: RunConfig) -> None:
     from vietser.run.train import train_run
     from vietser.features.extract import read_features
 
-    trained = train_run(read_features(features_path), config, output)
+    with step("training: speaker-grouped CV with hyperparameter search, calibration, refit on train + dev, rule fit"):
+        trained = train_run(read_features(features_path), config, output)
     views = " + ".join(view.value for view in trained.config.views)
     console.print(
         f"trained {trained.config.model.value} on {views} "
@@ -208,7 +209,8 @@ def _evaluate(run_dir: Path, llm: LLMOverrides | None, templates: PromptTemplate
 
     from vietser.decision_table import write_decisions_csv
 
-    result = evaluate_run(run_dir, llm=llm, templates=templates)
+    with step("evaluation: routing chosen on dev, reasoning over delegated clips, baselines, bootstrap, report"):
+        result = evaluate_run(run_dir, llm=llm, templates=templates)
     print_systems(result.summary)
     if "llm_usage" in result.summary:
         print_llm_usage(result.summary["llm_usage"])
@@ -284,7 +286,8 @@ def _evaluate_on(run_dir: Path, manifest_path: Path, jobs: int, llm, templates, 
     predictor = load_predictor(run_dir, llm, templates)
     with predictor.reasoner:
         manifest = load_manifest(manifest_path, label_map, default_split="test")
-        result = evaluate_on(predictor, manifest, manifest_path.stem, jobs)
+        with step(f"deciding and scoring {manifest_path.name}"):
+            result = evaluate_on(predictor, manifest, manifest_path.stem, jobs)
     out = transfer_dir(run_dir, manifest_path)
     out.mkdir(parents=True, exist_ok=True)
     RunDir(out).write_decisions(result.decisions)
