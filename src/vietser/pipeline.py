@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from vietser.acoustic.domain import TargetPriors, adjust_to_priors, estimate_priors_em
+from vietser.acoustic.priors import TargetPriors, adjust_to_priors, estimate_priors_em
 from vietser.decision import ClipEvidence, Decision, Route, reasoner_probabilities
 from vietser.evidence import ClassProfiles, build_evidence
 from vietser.labels import CLASSES

@@ -8,13 +8,8 @@ from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from vietser.acoustic.domain import (
-    OutOfDomainDetector,
-    adjust_to_priors,
-    estimate_priors_em,
-    parse_priors,
-    temper,
-)
+from vietser.acoustic.domain import OutOfDomainDetector
+from vietser.acoustic.priors import adjust_to_priors, estimate_priors_em, parse_priors, temper
 from vietser.errors import ConfigError, ModelError
 from vietser.labels import CLASSES
 

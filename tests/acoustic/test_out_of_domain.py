@@ -11,7 +11,7 @@ import pytest
 
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, load_model, save_model, train_acoustic
-from vietser.acoustic.domain import parse_priors
+from vietser.acoustic.priors import parse_priors
 from vietser.decision import ClipEvidence, Route
 from vietser.pipeline import with_priors
 from vietser.features.catalog import Z_PREFIX

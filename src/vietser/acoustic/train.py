@@ -25,7 +25,8 @@ from vietser.acoustic.calibration import (
     label_indices,
 )
 from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig, Normalisation
-from vietser.acoustic.domain import TrainingDomain, temper
+from vietser.acoustic.domain import TrainingDomain
+from vietser.acoustic.priors import temper
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline, feature_columns
 from vietser.errors import ModelError

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
-from vietser.acoustic.domain import TargetPriors
+from vietser.acoustic.priors import TargetPriors
 from vietser.config import read_reasoning_config
 from vietser.data.audio import AUDIO_SUFFIXES, load_audio
 from vietser.data.manifest import speaker_id
