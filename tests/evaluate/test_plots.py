@@ -36,3 +36,23 @@ def test_reliability_diagram_is_a_png(tmp_path: Path) -> None:
 
 def test_per_speaker_bars_are_a_png(tmp_path: Path) -> None:
     assert_png(plot_per_speaker(["s1", "s2", "s3"], [0.9, 0.7, 0.8], [10, 12, 8], tmp_path / "speakers.png"))
+
+
+def test_points_on_the_edges_of_the_unit_square_are_drawn_inside_the_frame(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from vietser.evaluate import plots
+
+    limits: list[tuple[float, float, float, float]] = []
+    save = plots._save
+
+    def keep_limits(figure, path):  # noqa: ANN001, ANN202
+        limits.append(tuple(figure.axes[0].axis()))
+        return save(figure, path)
+
+    monkeypatch.setattr(plots, "_save", keep_limits)
+    plot_risk_coverage([0.0, 0.5, 1.0], [0.0, 0.1, 0.3], tmp_path / "rc.png", operating_point=(1.0, 0.3))
+    certain = np.eye(3)[[0, 1, 2, 0]]
+    plot_reliability(certain, ["calm", "angry", "panic", "calm"], tmp_path / "reliability.png")
+
+    (rc_x0, rc_x1, rc_y0, rc_y1), (rel_x0, rel_x1, rel_y0, rel_y1) = limits
+    assert rc_x0 < 0.0 and rc_x1 > 1.0 and rc_y0 < 0.0 and rc_y1 > 0.3
+    assert rel_x0 < 0.0 and rel_x1 > 1.0 and rel_y0 < 0.0 and rel_y1 > 1.0

@@ -170,3 +170,30 @@ def test_html_loads_nothing_from_the_network(report: ReportFiles, decisions: lis
     _, html = read_both(report)
     assert "http://" not in html and "https://" not in html
     assert "<style>" in html
+
+
+def test_both_formats_open_with_how_to_read_and_define_the_routing_terms(tmp_path: Path, decisions: list[Decision]) -> None:
+    routing = {"score": "max_prob", "threshold": 0.6, "dev reasoner_accuracy": 0.7, "dev expected_accuracy": 0.8}
+
+    markdown, html = read_both(write_report(tmp_path, decisions, routing=routing, n_bootstrap=100))
+
+    assert markdown.index("How to read this report") < markdown.index("## Summary")
+    assert html.index('class="how-to-read"') < html.index('id="s0-summary"')
+    assert "dev reasoner_accuracy the share of all dev clips" in markdown and "dev expected_accuracy the pipeline" in html
+
+
+def test_a_test_ece_above_the_uncalibrated_one_is_explained(tmp_path: Path, decisions: list[Decision]) -> None:
+    calibration = {"before": {"ece": 0.001, "brier": 0.2}, "after": {"ece": 0.0005, "brier": 0.19}}
+
+    markdown, _ = read_both(write_report(tmp_path, decisions, calibration=calibration, n_bootstrap=100))
+
+    assert "is above 'before' (0.001)" in markdown and "does not mean calibrating made" in markdown
+    assert "| decisions (reasoner's where it decided) |" in markdown
+
+
+def test_the_title_names_the_run_folder_its_parent_model_and_reasoner(tmp_path: Path) -> None:
+    from vietser.evaluate.sections import report_title
+
+    title = report_title(tmp_path / "ravdess" / "run", "logreg", "rules")
+
+    assert title == "vietser report: ravdess/run — logreg acoustic model, rules reasoner"

@@ -149,6 +149,17 @@ def agreement_section(agreement: AgreementReport) -> ReportSection:
     )
 
 
+ROUTING_TERMS = (
+    "score: how the acoustic model's confidence is measured; threshold: clips scoring below it go to the reasoner; "
+    "policy: how the threshold was chosen on dev. On the dev clips at that threshold: dev coverage is the share the "
+    "acoustic model keeps, dev risk its error rate on them, dev reasoner_accuracy the share of all dev clips the "
+    "reasoner labels right when it is given every one, and dev expected_accuracy the pipeline's accuracy on dev "
+    "(the acoustic label on kept clips, the reasoner's on delegated ones), the quantity a best_accuracy or budget "
+    "policy maximises."
+)
+"""What the routing policy's table means."""
+
+
 def mapping_section(title: str, values: Mapping[str, Any], text: str = "") -> ReportSection:
     """A two-column table of settings (nested values shown as JSON)."""
     rows = [[key, json.dumps(value) if isinstance(value, (dict, list)) else value] for key, value in values.items()]

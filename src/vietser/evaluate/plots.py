@@ -21,6 +21,11 @@ from vietser.labels import CLASSES
 _DPI = 110
 
 
+FRAME_MARGIN = 0.04
+"""Room left around the data, as a share of the axis, so points on 0 or 1 are drawn whole."""
+UNIT_RANGE = (-FRAME_MARGIN, 1.0 + FRAME_MARGIN)
+
+
 def plot_confusion_matrix(
     confusion: np.ndarray | Sequence[Sequence[int]], path: str | Path, classes: Sequence[str] = CLASSES, title: str = ""
 ) -> Path:
@@ -55,8 +60,9 @@ def plot_risk_coverage(
     axes.plot(np.asarray(coverage, dtype=float), np.asarray(risk, dtype=float), color="#1f5f99", label=label)
     if operating_point is not None:
         axes.scatter([operating_point[0]], [operating_point[1]], color="#c0392b", zorder=3, label="routing threshold")
-    axes.set_xlim(0.0, 1.0)
-    axes.set_ylim(bottom=0.0)
+    axes.set_xlim(*UNIT_RANGE)
+    top = max(float(np.nanmax(np.asarray(risk, dtype=float), initial=0.0)), operating_point[1] if operating_point else 0.0)
+    axes.set_ylim(-FRAME_MARGIN * max(top, 0.1), top + FRAME_MARGIN * max(top, 0.1) + 0.01)
     axes.set_xlabel("coverage (share decided by the acoustic model)")
     axes.set_ylabel("risk (error rate)")
     axes.legend(loc="upper left")
@@ -74,8 +80,8 @@ def plot_reliability(
     axes.plot(bins.confidence, bins.accuracy, marker="o", color="#1f5f99", label="model")
     for x, y, count in zip(bins.confidence, bins.accuracy, bins.count):
         axes.annotate(str(int(count)), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    axes.set_xlim(0.0, 1.0)
-    axes.set_ylim(0.0, 1.0)
+    axes.set_xlim(*UNIT_RANGE)
+    axes.set_ylim(*UNIT_RANGE)
     axes.set_xlabel("confidence (top-class probability)")
     axes.set_ylabel("accuracy")
     axes.legend(loc="upper left")

@@ -20,6 +20,7 @@ from vietser import __version__
 from vietser.decision import Decision
 from vietser.evaluate.agreement import AgreementReport
 from vietser.evaluate.comparisons import (
+    ROUTING_TERMS,
     agreement_section,
     baselines_section,
     calibration_section,
@@ -27,6 +28,7 @@ from vietser.evaluate.comparisons import (
     risk_coverage_section,
 )
 from vietser.evaluate.sections import (
+    HOW_TO_READ,
     ReportSection,
     confusion_section,
     decisions_frame,
@@ -96,6 +98,7 @@ def write_report(
         "title": title,
         "generated": f"vietser {__version__}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         "sections": [(_anchor(section.title, i), section) for i, section in enumerate(sections)],
+        "how_to_read": HOW_TO_READ,
     }
     markdown = out_dir / REPORT_MARKDOWN
     html = out_dir / REPORT_HTML
@@ -128,7 +131,7 @@ def build_sections(
     if has_labels:
         sections.append(risk_coverage_section(frame, out_dir))
     if routing:
-        sections.append(mapping_section("Routing policy", routing))
+        sections.append(mapping_section("Routing policy", routing, ROUTING_TERMS))
     if has_labels:
         sections.append(calibration_section(frame, out_dir, calibration))
     if baselines:

@@ -20,6 +20,18 @@ from vietser.evaluate.plots import plot_confusion_matrix, plot_per_speaker
 from vietser.labels import CLASSES
 from vietser.run.dir import FIGURES_DIR
 
+HOW_TO_READ: tuple[str, ...] = (
+    "The acoustic model decides the clips it is sure of (route: confident); the others are delegated to a "
+    "reasoner (the rule engine or an LLM), whose answer is their label. The threshold between the two and the "
+    "rules were chosen on the dev speakers; every score below is on the test speakers, heard by neither.",
+    "Start with Summary (the pipeline's accuracy, UA and macro-F1 with 95% intervals) and Baselines: does the "
+    "pipeline beat 'acoustic only'? A Δ macro-F1 whose interval spans 0 shows no difference. Results by route "
+    "and Decided by say how each path did; Risk–coverage how the acoustic error falls as it keeps fewer clips; "
+    "Calibration whether its probabilities mean what they say (lower ECE and Brier are better); Per speaker "
+    "whether some voices fare worse.",
+)
+"""The report's "how to read this report" box, one string per paragraph."""
+
 METRIC_TITLES = {"accuracy": "accuracy", "unweighted_accuracy": "UA (balanced accuracy)", "macro_f1": "macro-F1"}
 
 
@@ -191,6 +203,14 @@ def score_or_none(scored: pd.DataFrame, column: str, metric: str) -> float | Non
     if scored.empty:
         return None
     return score(scored["true_label"], scored[column], metric)  # type: ignore[arg-type]
+
+
+def report_title(run_root: Path, model: str, reasoner: str) -> str:
+    """A title that names the run (its folder with its parent, since runs are often just ``run``), the
+    acoustic model and the reasoner."""
+    folder = run_root.resolve()
+    name = f"{folder.parent.name}/{folder.name}" if folder.parent.name else folder.name
+    return f"vietser report: {name} — {model} acoustic model, {reasoner} reasoner"
 
 
 def relative_path(path: Path, out_dir: Path) -> str:

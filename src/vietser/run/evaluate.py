@@ -18,7 +18,7 @@ from vietser.decision import Decision
 from vietser.evaluate.agreement import AgreementReport, agreement_report
 from vietser.evaluate.metrics import compute_metrics
 from vietser.evaluate.report import ReportFiles, write_report
-from vietser.evaluate.sections import ReportSection, corpus_scores, domain_section
+from vietser.evaluate.sections import ReportSection, corpus_scores, domain_section, report_title
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 from vietser.labels import annotator_columns
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
@@ -151,7 +151,7 @@ def write_evaluation(
     return write_report(
         run.root,
         systems[PIPELINE],
-        title=f"vietser run report — {run.root.name}",
+        title=report_title(run.root, model.config.model.value, reasoner.name),
         calibration=_calibration_section(model),
         routing=_routing_section(router),
         baselines={name: d for name, d in systems.items() if name != PIPELINE},
