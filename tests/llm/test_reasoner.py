@@ -409,3 +409,24 @@ def test_the_model_cites_short_ids_and_the_decision_names_the_rules(
     assert enum == ["R1", "R2"]
     [replayed] = reasoner.reason([make_request()])
     assert replayed.cached and replayed.rules_used == ["panic-fast", "angry-loud"]
+
+
+def test_the_prompt_says_which_phrase_lists_the_transcript_mentions(
+    scripted_server: ServerFactory, make_config: Callable[..., LLMConfig], make_request: RequestFactory
+) -> None:
+    from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
+
+    rule = Rule(
+        id="panic-cry-for-help",
+        when=[Condition(feature="transcript", op="mentions", phrases=["cứu với", "cháy"])],
+        supports="panic",
+        weight=1.5,
+        rationale=Rationale(en="a cry for help", vi="kêu cứu"),
+        provenance="guideline",
+    )
+    with LLMReasoner(make_config(scripted_server()), Rulebook(name="h", version=1, rules=[rule])) as reasoner:
+        heard = reasoner.messages(make_request().model_copy(update={"transcript": "Cuu voi!"}))[1]["content"]
+        negated = reasoner.messages(make_request().model_copy(update={"transcript": "Không cháy."}))[1]["content"]
+    assert "- `R1` holds: supports panic" in heard
+    assert 'it mentions (checked exactly, with and without diacritics, not after a negation): transcript mentions "cứu với" or "cháy" (panic)' in heard
+    assert "- no rule holds" in negated and "it mentions" not in negated

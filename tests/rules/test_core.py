@@ -14,6 +14,7 @@ from vietser.labels import CLASSES
 from vietser.reasoning import ReasoningRequest
 from vietser.rules.core import FeatureColumns, firing_matrix, rule_labels, score_clips
 from vietser.rules.engine import RuleEngine, acoustic_prior
+from vietser.rules.phrases import NEGATORS, fold
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
 
 FEATURES = ("prosody.f0_mean_st", "prosody.speech_rate", "voice.jitter_local")
@@ -21,6 +22,10 @@ FEATURES = ("prosody.f0_mean_st", "prosody.speech_rate", "voice.jitter_local")
 VALUES = st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0, math.nan, math.inf, -math.inf])
 THRESHOLDS = st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0])
 WEIGHTS = st.sampled_from([0.1, 0.3, 0.5, 0.7, 1.0])
+PHRASES = st.sampled_from(["cứu với", "cháy", "khiếu nại", "cuu"])
+TRANSCRIPTS = st.sampled_from(
+    [None, "", "Cứu với, nhà tôi cháy rồi!", "cuu voi", "Không cháy đâu.", "Tôi muốn khiếu nại!", "không, cháy"]
+)
 PRIORS = st.sampled_from(
     [(1 / 3, 1 / 3, 1 / 3), (0.5, 0.25, 0.25), (0.2, 0.4, 0.4), (0.0, 0.5, 0.5), (0.0, 0.0, 0.0), (0.6, 0.3, 0.1)]
 )
@@ -32,6 +37,8 @@ def _rationale() -> Rationale:
 
 @st.composite
 def conditions(draw: st.DrawFn) -> Condition:
+    if draw(st.integers(0, 3)) == 0:
+        return Condition(feature="transcript", op="mentions", phrases=draw(st.lists(PHRASES, min_size=1, max_size=2)))
     feature, scale = draw(st.sampled_from(FEATURES)), draw(st.sampled_from(["z", "raw"]))
     op = draw(st.sampled_from([">", ">=", "<", "<=", "between"]))
     if op == "between":
@@ -70,6 +77,7 @@ def requests(draw: st.DrawFn) -> ReasoningRequest:
     return ReasoningRequest(
         evidence=evidence,
         probabilities=dict(zip(CLASSES, draw(PRIORS))),
+        transcript=draw(TRANSCRIPTS),
         out_of_domain=draw(st.integers(0, 4)) == 0,
     )
 
@@ -78,7 +86,19 @@ BATCHES = st.lists(requests(), min_size=1, max_size=12)
 PRIOR_WEIGHTS = st.sampled_from([0.0, 0.7, 1.0])
 
 
-def _reference_holds(condition: Condition, evidence: ClipEvidence) -> bool:
+def _reference_mentions(phrases: list[str], transcript: str | None) -> bool:
+    words = fold(transcript or "").split()
+    for phrase in phrases:
+        target = fold(phrase).split()
+        for i in range(len(words) - len(target) + 1):
+            if words[i : i + len(target)] == target and (i == 0 or words[i - 1] not in NEGATORS):
+                return True
+    return False
+
+
+def _reference_holds(condition: Condition, evidence: ClipEvidence, transcript: str | None) -> bool:
+    if condition.on_transcript:
+        return _reference_mentions(condition.phrases or [], transcript)
     if condition.scale == "raw":
         value = evidence.values.get(condition.feature)
     else:
@@ -96,7 +116,7 @@ def _reference(
         for rule in rulebook.rules
         if rule.enabled
         and not request.out_of_domain
-        and all(_reference_holds(c, request.evidence) for c in rule.when)
+        and all(_reference_holds(c, request.evidence, request.transcript) for c in rule.when)
     ]
     fired.sort(key=lambda rule: -rule.priority)
     scores = {c: prior_weight * math.log(max(prior[c], 1e-6)) for c in CLASSES}
@@ -125,7 +145,9 @@ def test_vectorised_core_equals_the_per_clip_reference_bit_for_bit(
         assert verdict.result.label == label
         assert verdict.probabilities == probabilities
         assert [firing.rule_id for firing in verdict.firings] == fired
-    features = FeatureColumns.from_evidence([r.evidence for r in batch], [c for r in rulebook.rules for c in r.when])
+    features = FeatureColumns.from_evidence(
+        [r.evidence for r in batch], [c for r in rulebook.rules for c in r.when], [r.transcript for r in batch]
+    )
     fires = firing_matrix(features, rulebook.rules, [r.out_of_domain for r in batch])
     prior = np.array([[acoustic_prior(r.probabilities)[0][c] for c in CLASSES] for r in batch])
     labels = rule_labels(prior, fires, rulebook.rules, prior_weight)
@@ -155,11 +177,15 @@ def _table_row(evidence: ClipEvidence) -> dict[str, float]:
 def test_firing_matrix_of_a_features_table_equals_firing_on_evidence(
     rulebook: Rulebook, batch: list[ReasoningRequest]
 ) -> None:
-    """Fitting and induction read ``z.<feature>`` and raw columns of the features table."""
+    """Fitting and induction read ``z.<feature>``, raw and transcript columns of the features table."""
     rows = [_table_row(request.evidence) for request in batch]
     table = pd.DataFrame(rows, columns=[*FEATURES, *(f"z.{f}" for f in FEATURES)], dtype=float)
+    table["transcript"] = [request.transcript for request in batch]
     expected = np.array(
-        [[all(_reference_holds(c, r.evidence) for c in rule.when) for rule in rulebook.rules] for r in batch],
+        [
+            [all(_reference_holds(c, r.evidence, r.transcript) for c in rule.when) for rule in rulebook.rules]
+            for r in batch
+        ],
         dtype=bool,
     ).reshape(len(batch), len(rulebook.rules))
     assert (firing_matrix(table, rulebook.rules) == expected).all()

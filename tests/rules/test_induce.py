@@ -190,3 +190,24 @@ def test_rules_are_induced_from_interpretable_sets_only() -> None:
     result = induce_rules(frame)
     assert result.rulebook.rules
     assert not any(c.feature.startswith("emobase.") for rule in result.rulebook.rules for c in rule.when)
+
+
+def test_phrases_that_mark_a_class_become_one_transcript_rule_that_fires_in_the_engine() -> None:
+    frame = planted_frame()
+    said = {"calm": "Tôi muốn hỏi hóa đơn.", "angry": "Tôi muốn khiếu nại!", "panic": "Cứu với, cháy rồi!"}
+    # Half the clips say something neutral; the words of the others follow the label.
+    frame["transcript"] = [
+        "Alô, anh nghe không?" if i % 2 else said[label] for i, label in enumerate(frame["label"])
+    ]
+    frame["z.prosody.f0_mean_st"] = 0.0  # the voice no longer tells panic apart
+    rules = induce_rules(frame).rulebook.rules
+
+    [heard] = [rule for rule in _rules_for(rules, "panic") if rule.when[0].on_transcript]
+    assert heard.id == "induced-panic-transcript-words"
+    assert set(heard.when[0].phrases or []) <= {"cứu với", "cháy rồi", "cứu", "với", "cháy"}
+    evidence = ClipEvidence(clip_id="c", values={}, z={})
+    fired_on = {
+        text: heard in [f.rule for f in evaluate_rules(induce_rules(frame).rulebook, evidence, text)]
+        for text in ("cuu voi, chay roi!", "Alô?")
+    }
+    assert fired_on == {"cuu voi, chay roi!": True, "Alô?": False}

@@ -45,14 +45,14 @@ def test_supported_classes_are_the_label_classes() -> None:
 def test_default_rulebook_has_bilingual_guideline_rules_for_every_class() -> None:
     rulebook = default_rulebook()
 
-    assert 10 <= len(rulebook.rules) <= 16
+    assert 10 <= len(rulebook.rules) <= 18
     assert {rule.supports for rule in rulebook.rules} == set(CLASSES)
     assert all(rule.provenance == "guideline" for rule in rulebook.rules)
     assert all(rule.rationale.en.strip() and rule.rationale.vi.strip() for rule in rulebook.rules)
 
 
 def test_default_rulebook_only_uses_catalogued_feature_columns() -> None:
-    features = {c.feature for rule in default_rulebook().rules for c in rule.when}
+    features = {c.feature for rule in default_rulebook().rules for c in rule.when if not c.on_transcript}
 
     assert all(describe(feature).column == feature for feature in features)
 
@@ -93,6 +93,18 @@ def test_saved_rulebook_keeps_vietnamese_text_readable(tmp_path: Path) -> None:
         ),
         ([_rule(colour="red")], "rule 'panic-high-pitch': field 'colour'"),
         ([_rule("Panic High")], "rule 'Panic High': field 'id'"),
+        (
+            [_rule(when=[{"feature": "transcript", "op": "mentions", "phrases": []}])],
+            "rule 'panic-high-pitch': field 'when[0].phrases'",
+        ),
+        (
+            [_rule(when=[{"feature": "prosody.f0_mean_st", "op": "mentions", "phrases": ["cháy"]}])],
+            "op 'mentions' goes with feature 'transcript'",
+        ),
+        (
+            [_rule(when=[{"feature": "transcript", "op": ">", "value": 1}])],
+            "op 'mentions' goes with feature 'transcript'",
+        ),
     ],
     ids=[
         "bad-op",
@@ -104,6 +116,9 @@ def test_saved_rulebook_keeps_vietnamese_text_readable(tmp_path: Path) -> None:
         "z-prefixed-feature",
         "unknown-key",
         "id-not-a-slug",
+        "no-phrases",
+        "mentions-on-a-feature",
+        "transcript-compared-as-a-number",
     ],
 )
 def test_invalid_rule_is_rejected_naming_rule_and_field(
@@ -186,3 +201,22 @@ def test_vietnamese_rule_description_uses_vietnamese_names() -> None:
     assert rulebook.rules[0].describe("vi") == (
         f"NẾU {name_vi} > +1.0 SD (so với chính người nói) THÌ hoảng loạn (+1)"
     )
+
+
+def test_default_rulebook_has_transcript_rules_for_panic_and_angry() -> None:
+    heard = {rule.supports for rule in default_rulebook().rules if any(c.on_transcript for c in rule.when)}
+
+    assert heard == {"panic", "angry"}
+
+
+def test_transcript_condition_round_trips_with_vietnamese_phrases(tmp_path: Path) -> None:
+    when = [{"feature": "transcript", "op": "mentions", "phrases": ["cứu với", "cháy rồi"]}]
+    path = _write(tmp_path / "heard.yaml", [_rule(when=when)])
+
+    rulebook = load_rulebook(path)
+    save_rulebook(rulebook, tmp_path / "again.yaml")
+
+    assert load_rulebook(tmp_path / "again.yaml") == rulebook
+    assert "cứu với" in (tmp_path / "again.yaml").read_text(encoding="utf-8")
+    assert rulebook.rules[0].describe() == 'IF transcript mentions "cứu với" or "cháy rồi" THEN panic (+1)'
+    assert rulebook.rules[0].describe("vi").startswith('NẾU lời nói có "cứu với" hoặc "cháy rồi"')

@@ -40,7 +40,8 @@ from vietser.llm.chat import Checked, LoggedChat, Turn
 from vietser.llm.client import LLMConfig
 from vietser.llm.schema import EMPTY_RESPONSE, ParsedAnswer, answer_json_schema, parse_answer
 from vietser.reasoning import ReasoningRequest, ReasoningResult
-from vietser.rules.core import condition_holds, evidence_value
+from vietser.rules.core import FeatureColumns, conditions_hold
+from vietser.rules.phrases import fold, mentioned
 from vietser.rules.rulebook import Rule, Rulebook, feature_info
 from vietser.templating import render, sandboxed_environment
 
@@ -116,9 +117,8 @@ def rule_facts(
         return firing, near
     shown = {rule_id: name for name, rule_id in (short or {}).items()}
     for rule in rules:
-        holds = [
-            bool(condition_holds(c, np.array([evidence_value(request.evidence, c)]))[0]) for c in rule.when
-        ]
+        clip = FeatureColumns.from_evidence([request.evidence], rule.when, [request.transcript])
+        holds = [bool(conditions_hold(clip, [c])[0]) for c in rule.when]
         failing = [c for c, held in zip(rule.when, holds) if not held]
         name = shown.get(rule.id, rule.id)
         if not failing:
@@ -126,6 +126,21 @@ def rule_facts(
         elif len(failing) == 1 and len(rule.when) > 1:
             near.append({"id": name, "supports": rule.supports, "missing": failing[0].describe()})
     return firing, near
+
+
+def heard_phrases(rules: Sequence[Rule], transcript: str | None) -> list[str]:
+    """The rules' phrase lists the transcript mentions (negation-aware), each described once, e.g.
+    'transcript mentions "cứu với" or "cháy" (panic)'."""
+    if transcript is None:
+        return []
+    text = fold(transcript)
+    heard = [
+        f"{c.describe()} ({rule.supports})"
+        for rule in rules
+        for c in rule.when
+        if c.on_transcript and mentioned(text, c.phrases or [])
+    ]
+    return list(dict.fromkeys(heard))
 
 
 class PromptBuilder:
@@ -151,7 +166,7 @@ class PromptBuilder:
         rules = [rule for rule in rulebook.rules if rule.enabled]
         self._rules = rules
         self.short_ids = short_rule_ids(rules)
-        condition_features = [c.feature for rule in rules for c in rule.when]
+        condition_features = [c.feature for rule in rules for c in rule.when if not c.on_transcript]
         self._columns = list(dict.fromkeys(condition_features + list(KEY_FEATURES)))
         self._context: dict[str, Any] = {
             "labels": [{"name": c, "vi": VIETNAMESE_NAMES.get(c, c)} for c in classes],
@@ -192,6 +207,7 @@ class PromptBuilder:
             "z_table": z_table(request.evidence, self._columns),
             "probabilities": [{"label": c, "p": request.probabilities.get(c, 0.0)} for c in self._classes],
             "transcript": None if request.transcript is None else quote_transcript(request.transcript),
+            "heard": heard_phrases(self._rules, request.transcript),
         }
         user = _render(self._user, context, self._user_path)
         return [{"role": "system", "content": self._system_text}, {"role": "user", "content": user}]

@@ -24,6 +24,7 @@ from vietser.evaluate.metrics import accuracy_from_confusion, macro_f1_from_conf
 from vietser.labels import CLASSES
 from vietser.refine.devset import DevSet
 from vietser.rules import core
+from vietser.rules.phrases import fold_all
 from vietser.rules.rulebook import Condition, Rule, Rulebook
 
 Scope = Literal["delegated", "all"]
@@ -47,8 +48,9 @@ def rule_fires(dev: DevSet, rule: Rule) -> np.ndarray:
 
 def conditions_hold(dev: DevSet, conditions: Sequence[Condition]) -> np.ndarray:
     """Where every condition holds on the dev clips (:meth:`DevSet.column` reads evidence as the engine does)."""
-    columns = {core.frame_column(c): dev.column(c.feature, c.scale) for c in conditions}
-    return core.conditions_hold(core.FeatureColumns(len(dev), columns), conditions)
+    columns = {core.frame_column(c): dev.column(c.feature, c.scale) for c in conditions if not c.on_transcript}
+    texts = fold_all(dev.transcripts) if dev.transcripts is not None else None
+    return core.conditions_hold(core.FeatureColumns(len(dev), columns, texts), conditions)
 
 
 class FiringCache:

@@ -275,7 +275,7 @@ def threshold_moves(
     for stats in (r for r in _active(rules) if r.fired_on_errors > 0):
         rule = by_id.get(stats.rule_id)
         for index, condition in enumerate(rule.when if rule else []):
-            if condition.scale != "z":
+            if condition.scale != "z" or condition.on_transcript:
                 continue
             bounds = ("low", "high") if condition.op == "between" else ("value",)
             for bound in bounds:

@@ -8,7 +8,8 @@ induction (:mod:`vietser.rules.induce`) and refinement's dev scorer
 Firing. A rule fires on a clip when every condition in its ``when`` holds. A condition
 with the default ``scale: z`` reads the feature-frame column ``z.<feature>``, one with
 ``scale: raw`` the column ``<feature>``; a missing column and a NaN or infinite value
-never hold. A clip outside the training domain fires no rule (its thresholds were
+never hold. A transcript condition (``op: mentions``) reads the clip's folded transcript
+(:mod:`vietser.rules.phrases`); a clip without one never mentions anything. A clip outside the training domain fires no rule (its thresholds were
 fitted on the training clips). :func:`firing_matrix` ignores ``enabled``; scoring
 leaves disabled rules out.
 
@@ -46,7 +47,8 @@ from vietser.decision import ClipEvidence
 from vietser.errors import ConfigError
 from vietser.features.catalog import Z_PREFIX
 from vietser.labels import CLASSES
-from vietser.rules.rulebook import Condition, Rule
+from vietser.rules.phrases import fold_all, mentions
+from vietser.rules.rulebook import TRANSCRIPT, Condition, Rule
 
 PROBABILITY_FLOOR = 1e-6
 TIE_DECIMALS = 9
@@ -66,15 +68,21 @@ class RuleScores:
 
 
 def frame_column(condition: Condition) -> str:
-    """The feature-frame column a condition reads: ``z.<feature>`` (scale z) or ``<feature>`` (raw)."""
+    """The feature-frame column a condition reads: ``z.<feature>`` (scale z), ``<feature>`` (raw) or
+    ``transcript``."""
+    if condition.on_transcript:
+        return TRANSCRIPT
     return Z_PREFIX + condition.feature if condition.scale == "z" else condition.feature
 
 
 def evidence_value(evidence: ClipEvidence, condition: Condition) -> float:
     """The value a condition compares on one clip's evidence; NaN where the clip lacks it.
 
-    A z condition looks up the z-score under the raw name, then under ``z.<name>``.
+    A z condition looks up the z-score under the raw name, then under ``z.<name>``; a transcript
+    condition has no value (NaN).
     """
+    if condition.on_transcript:
+        return math.nan
     if condition.scale == "raw":
         value = evidence.values.get(condition.feature)
     else:
@@ -84,29 +92,38 @@ def evidence_value(evidence: ClipEvidence, condition: Condition) -> float:
 
 @dataclass(frozen=True)
 class FeatureColumns:
-    """The feature-frame columns some conditions read, as float arrays over the same clips."""
+    """The feature-frame columns some conditions read, as float arrays over the same clips, and the
+    clips' folded transcripts (None: no transcripts, so no transcript condition holds)."""
 
     n_clips: int
     columns: Mapping[str, np.ndarray]
+    texts: tuple[str, ...] | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, conditions: Iterable[Condition]) -> FeatureColumns:
         """The columns of a features table (fitting, induction) that ``conditions`` read."""
-        names = {frame_column(condition) for condition in conditions}
+        conditions = list(conditions)
+        names = {frame_column(c) for c in conditions if not c.on_transcript}
         present = [name for name in names if name in frame.columns]
-        return cls(len(frame), {name: frame[name].to_numpy(dtype=float) for name in present})
+        reads_text = TRANSCRIPT in frame.columns and any(c.on_transcript for c in conditions)
+        texts = fold_all(frame[TRANSCRIPT]) if reads_text else None
+        return cls(len(frame), {name: frame[name].to_numpy(dtype=float) for name in present}, texts)
 
     @classmethod
     def from_evidence(
-        cls, evidence: Sequence[ClipEvidence], conditions: Iterable[Condition]
+        cls,
+        evidence: Sequence[ClipEvidence],
+        conditions: Iterable[Condition],
+        transcripts: Sequence[str | None] | None = None,
     ) -> FeatureColumns:
-        """The columns ``conditions`` read from clips' evidence (the engine), NaN where missing."""
-        readers = {frame_column(condition): condition for condition in conditions}
+        """The columns ``conditions`` read from clips' evidence (the engine), NaN where missing, and
+        the clips' ``transcripts`` (one per clip) folded."""
+        readers = {frame_column(c): c for c in conditions if not c.on_transcript}
         columns = {
             name: np.array([evidence_value(e, condition) for e in evidence], dtype=float)
             for name, condition in readers.items()
         }
-        return cls(len(evidence), columns)
+        return cls(len(evidence), columns, None if transcripts is None else fold_all(transcripts))
 
 
 Features = pd.DataFrame | FeatureColumns
@@ -139,6 +156,11 @@ def conditions_hold(features: Features, conditions: Sequence[Condition]) -> np.n
     columns = _columns(features, conditions)
     holds = np.ones(columns.n_clips, dtype=bool)
     for condition in conditions:
+        if condition.on_transcript:
+            if columns.texts is None:
+                return np.zeros(columns.n_clips, dtype=bool)
+            holds &= mentions(columns.texts, condition.phrases or [])
+            continue
         values = columns.columns.get(frame_column(condition))
         if values is None:
             return np.zeros(columns.n_clips, dtype=bool)

@@ -44,7 +44,8 @@ from vietser.rules.rulebook import Language, Rule, Rulebook
 
 @dataclass(frozen=True)
 class RuleFiring:
-    """A rule whose conditions all held on one clip, with the values that satisfied them."""
+    """A rule whose conditions all held on one clip, with the feature values that satisfied them
+    (a transcript condition has no value)."""
 
     rule: Rule
     observed: Mapping[str, float]
@@ -76,20 +77,25 @@ def _firings(
     return [
         RuleFiring(
             rule=rules[j],
-            observed={c.feature: float(columns[frame_column(c)][row]) for c in rules[j].when},
+            observed={
+                c.feature: float(columns[frame_column(c)][row]) for c in rules[j].when if not c.on_transcript
+            },
         )
         for j in priority_order(rules)
         if fires[row, j]
     ]
 
 
-def evaluate_rules(rulebook: Rulebook, evidence: ClipEvidence) -> list[RuleFiring]:
+def evaluate_rules(
+    rulebook: Rulebook, evidence: ClipEvidence, transcript: str | None = None
+) -> list[RuleFiring]:
     """Every enabled rule that fires on this clip, highest priority first, then rulebook order.
 
-    A condition on a missing or non-finite feature does not hold, so its rule does not fire.
+    A condition on a missing or non-finite feature does not hold, so its rule does not fire;
+    nor does a transcript condition on a clip without a transcript.
     """
     rules = [rule for rule in rulebook.rules if rule.enabled]
-    features = FeatureColumns.from_evidence([evidence], [c for rule in rules for c in rule.when])
+    features = FeatureColumns.from_evidence([evidence], [c for rule in rules for c in rule.when], [transcript])
     return _firings(features, rules, firing_matrix(features, rules), 0)
 
 
@@ -197,7 +203,9 @@ class RuleEngine:
         """Decide every request at once (one feature-frame row each), in order."""
         rules = [rule for rule in self.rulebook.rules if rule.enabled]
         conditions = [c for rule in rules for c in rule.when]
-        features = FeatureColumns.from_evidence([request.evidence for request in requests], conditions)
+        features = FeatureColumns.from_evidence(
+            [request.evidence for request in requests], conditions, [request.transcript for request in requests]
+        )
         # Rules were fitted on the training clips; far outside them their thresholds mean nothing.
         fires = firing_matrix(features, rules, [request.out_of_domain for request in requests])
         priors = [acoustic_prior(request.probabilities) for request in requests]

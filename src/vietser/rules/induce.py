@@ -11,6 +11,12 @@ at least ``min_samples_leaf`` clips with at least ``min_precision`` become
 rule fires (capped at ``MAX_INDUCED_WEIGHT``). The result is an ordinary rulebook a
 person can read, edit and save.
 
+When the clips have transcripts, each class may also get one phrase rule: the words and
+word pairs that mark the class on at least ``min_samples_leaf`` clips with at least
+``min_precision`` (matched as the engine matches them, :mod:`vietser.rules.phrases`),
+best first, each kept only if it fires on clips the ones before it miss, at most
+``MAX_PHRASES``; the rule's weight is the list's lift, as for a leaf.
+
 Example::
 
     result = induce_rules(features_frame[features_frame.split == "train"])
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -37,10 +44,12 @@ from vietser.rules.agreement import (
     majority_labels,
     require_columns,
 )
-from vietser.rules.core import conditions_hold
-from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
+from vietser.rules.core import FeatureColumns, Features, conditions_hold
+from vietser.rules.phrases import fold, fold_all, words
+from vietser.rules.rulebook import TRANSCRIPT, Condition, Rationale, Rule, Rulebook
 
 MAX_INDUCED_WEIGHT = 3.0
+MAX_PHRASES = 4
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ def feature_specs(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> 
 class _Task:
     """One one-vs-rest problem: the clips' features, whether each clip is the class, clip weights."""
 
-    frame: pd.DataFrame
+    frame: Features
     target: np.ndarray
     weights: np.ndarray
 
@@ -195,12 +204,53 @@ def _candidates(
     return candidates
 
 
+def _phrase_counts(transcripts: pd.Series) -> dict[str, Counter[str]]:
+    """Every word and word pair of the transcripts, folded, with how it was written each time."""
+    spellings: dict[str, Counter[str]] = {}
+    for text in transcripts:
+        tokens = words(text) if isinstance(text, str) else []
+        grams = {" ".join(tokens[i : i + n]) for n in (1, 2) for i in range(len(tokens) - n + 1)}
+        for gram in grams:
+            spellings.setdefault(fold(gram), Counter())[gram] += 1
+    return spellings
+
+
+def _phrase_candidate(
+    cls: str, task: _Task, spellings: dict[str, Counter[str]], min_leaf: int, min_precision: float
+) -> list[CandidateRule]:
+    """One rule of the phrases that mark ``cls`` (method: module docstring), or none."""
+    if not task.target.any():
+        return []
+    scored = []
+    for folded, spelled in spellings.items():
+        if sum(spelled.values()) < min_leaf:
+            continue
+        phrase = spelled.most_common(1)[0][0]
+        when = (Condition(feature=TRANSCRIPT, op="mentions", phrases=[phrase]),)
+        support, precision, _ = task.stats(when)
+        if support >= min_leaf and precision >= min_precision:
+            scored.append((precision, support, phrase, conditions_hold(task.frame, when)))
+    chosen: list[str] = []
+    covered = np.zeros(len(task.target), dtype=bool)
+    for _, _, phrase, fires in sorted(scored, key=lambda s: (-s[0], -s[1], -len(s[2].split()), s[2])):
+        if len(chosen) < MAX_PHRASES and (fires & ~covered).any():
+            chosen.append(phrase)
+            covered |= fires
+    if not chosen:
+        return []
+    when = (Condition(feature=TRANSCRIPT, op="mentions", phrases=chosen),)
+    support, precision, lift = task.stats(when)
+    weight = min(round(lift, 2), MAX_INDUCED_WEIGHT)
+    kept = weight > 0 and precision >= min_precision
+    return [CandidateRule(cls, when, support, precision, task.base_rate, weight, kept)]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _rule_id(candidate: CandidateRule, taken: set[str]) -> str:
-    direction = {">": "high", "<=": "low", "between": "mid"}
+    direction = {">": "high", "<=": "low", "between": "mid", "mentions": "words"}
     parts = [f"{_slug(c.feature.split('.', 1)[-1])}-{direction[c.op]}" for c in candidate.when]
     base = f"induced-{candidate.supports}-" + "-".join(parts)
     rule_id, suffix = base, 2
@@ -316,6 +366,16 @@ def induce_rules(
             cls, _Task(data, labels == cls, weights), x, specs, max_depth, min_leaf, min_precision
         )
     ]
+    if TRANSCRIPT in data.columns:
+        texts = FeatureColumns(len(data), {}, fold_all(data[TRANSCRIPT]))
+        spellings = _phrase_counts(data[TRANSCRIPT])
+        candidates += [
+            candidate
+            for cls in CLASSES
+            for candidate in _phrase_candidate(
+                cls, _Task(texts, labels == cls, weights), spellings, min_leaf, min_precision
+            )
+        ]
     candidates.sort(key=lambda c: (not c.kept, CLASSES.index(c.supports), -c.precision, -c.support))
     taken: set[str] = set()
     candidates = [replace(c, rule_id=_rule_id(c, taken)) if c.kept else c for c in candidates]

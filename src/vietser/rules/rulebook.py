@@ -3,7 +3,13 @@
 A rulebook is a YAML file validated into :class:`Rulebook`. Conditions name a
 raw feature column (``prosody.f0_mean_st``) and by default compare the
 clip's speaker-relative z-score of that column; ``scale: raw`` compares the
-raw value instead.
+raw value instead. A condition on ``feature: transcript`` with ``op: mentions``
+holds when the clip's transcript says one of its ``phrases`` (with or without
+Vietnamese diacritics, not right after a negator; :mod:`vietser.rules.phrases`)::
+
+    - feature: transcript
+      op: mentions
+      phrases: [cứu với, cháy]
 
 Example::
 
@@ -29,9 +35,10 @@ from pydantic_core import PydanticCustomError
 from vietser.errors import RulebookError
 from vietser.features.catalog import describe as describe_feature
 from vietser.labels import VIETNAMESE_NAMES
+from vietser.rules.phrases import fold
 
 SupportedClass = Literal["calm", "angry", "panic"]
-Operator = Literal[">", ">=", "<", "<=", "between"]
+Operator = Literal[">", ">=", "<", "<=", "between", "mentions"]
 Provenance = Literal["guideline", "induced", "refined", "person"]
 Language = Literal["en", "vi"]
 
@@ -40,6 +47,9 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SPEAKER_RELATIVE = {"en": "SD (speaker-relative)", "vi": "SD (so với chính người nói)"}
 _BETWEEN = {"en": "between", "vi": "trong khoảng"}
 _AND = {"en": " and ", "vi": " và "}
+_MENTIONS = {"en": "transcript mentions", "vi": "lời nói có"}
+_OR = {"en": " or ", "vi": " hoặc "}
+TRANSCRIPT = "transcript"
 
 
 def feature_info(column: str, language: Language = "en") -> tuple[str, str]:
@@ -62,7 +72,8 @@ def _format_number(value: float, scale: str) -> str:
 
 
 class Condition(BaseModel):
-    """One comparison on one feature; a rule fires when all its conditions hold."""
+    """One comparison on one feature, or phrases the transcript mentions; a rule fires when all its
+    conditions hold."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +83,14 @@ class Condition(BaseModel):
     low: float | None = None
     high: float | None = None
     scale: Literal["z", "raw"] = "z"
+    phrases: list[str] | None = Field(
+        default=None, description="for op 'mentions' on feature 'transcript': words or phrases, any of which"
+    )
+
+    @property
+    def on_transcript(self) -> bool:
+        """Whether this condition reads the transcript (op ``mentions``) rather than a feature value."""
+        return self.op == "mentions"
 
     @field_validator("feature")
     @classmethod
@@ -92,8 +111,23 @@ class Condition(BaseModel):
             raise ValueError("thresholds must be finite numbers")
         return number
 
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_have_words(cls, phrases: list[str] | None) -> list[str] | None:
+        if phrases is not None and not (phrases and all(fold(p) for p in phrases)):
+            raise ValueError("phrases must be a non-empty list of words or phrases, e.g. ['cứu với', 'cháy']")
+        return phrases
+
     @model_validator(mode="after")
     def _operands_match_op(self) -> Condition:
+        if (self.op == "mentions") != (self.feature == TRANSCRIPT):
+            raise ValueError(f"op 'mentions' goes with feature {TRANSCRIPT!r} and only with it")
+        if self.op == "mentions":
+            if self.phrases is None or self.value is not None or self.low is not None or self.high is not None:
+                raise ValueError("op 'mentions' needs phrases (and no value/low/high)")
+            return self
+        if self.phrases is not None:
+            raise ValueError(f"phrases go only with op 'mentions' on feature {TRANSCRIPT!r}")
         if self.op == "between":
             if self.low is None or self.high is None or self.value is not None:
                 raise ValueError("op 'between' needs low and high (and no value)")
@@ -104,13 +138,18 @@ class Condition(BaseModel):
         return self
 
     def holds(self, observed: float) -> bool:
-        """Whether an observed value (z-score or raw, per ``scale``) satisfies the condition."""
+        """Whether an observed value (z-score or raw, per ``scale``) satisfies a feature condition."""
+        if self.on_transcript:
+            raise ValueError("a transcript condition holds on text: use vietser.rules.phrases.mentioned")
         if self.op == "between":
             return self.low <= observed <= self.high  # type: ignore[operator]
         return _COMPARE[self.op](observed, self.value)
 
     def describe(self, language: Language = "en") -> str:
-        """Readable form, e.g. 'speaking rate > +1.0 SD (speaker-relative)'."""
+        """Readable form, e.g. 'speaking rate > +1.0 SD (speaker-relative)', 'transcript mentions "cứu với"'."""
+        if self.on_transcript:
+            quoted = _OR[language].join(f'"{phrase}"' for phrase in self.phrases or [])
+            return f"{_MENTIONS[language]} {quoted}"
         name, unit = feature_info(self.feature, language)
         suffix = _SPEAKER_RELATIVE[language] if self.scale == "z" else unit
         if self.op == "between":
