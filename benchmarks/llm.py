@@ -161,7 +161,7 @@ def systems_markdown(summary: dict) -> str:
 
 
 def evaluate_with(server: LlamaServer, run_dir: Path) -> dict:
-    from vietser.experiment import evaluate_run
+    from vietser.run.evaluate import evaluate_run
 
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(shutil.copytree(run_dir, Path(scratch) / "run"))
