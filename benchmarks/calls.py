@@ -92,7 +92,9 @@ def trim_to_speech(samples: np.ndarray, floor_db: float = 30.0, run_frames: int 
 
 def label_runs(labels: list[str], rng: np.random.Generator) -> list[int]:
     """An order of clip indices in runs of 2–4 clips of one label, the runs shuffled."""
-    by_label = {label: list(rng.permutation([i for i, x in enumerate(labels) if x == label])) for label in sorted(set(labels))}
+    by_label = {
+        label: list(rng.permutation([i for i, x in enumerate(labels) if x == label])) for label in sorted(set(labels))
+    }
     runs = []
     for indices in by_label.values():
         while indices:
@@ -102,7 +104,9 @@ def label_runs(labels: list[str], rng: np.random.Generator) -> list[int]:
     return [int(i) for k in rng.permutation(len(runs)) for i in runs[k]]
 
 
-def build_call(speaker: str, clips: list[np.ndarray], labels: list[str], out: Path, phone: bool, seed: int) -> BuiltCall:
+def build_call(
+    speaker: str, clips: list[np.ndarray], labels: list[str], out: Path, phone: bool, seed: int
+) -> BuiltCall:
     """One speaker's clips as one call (see the module docstring), written with its clips as files."""
     rng = np.random.default_rng(seed)
     parts, utterances, at = [], [], 0.0
@@ -118,7 +122,13 @@ def build_call(speaker: str, clips: list[np.ndarray], labels: list[str], out: Pa
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for number, u in enumerate(utterances):
-        files.append(_write(out / f"{speaker}-{kind}-{number:03d}.wav", signal[int(u.start_s * SAMPLE_RATE) : int(u.end_s * SAMPLE_RATE)], phone))
+        files.append(
+            _write(
+                out / f"{speaker}-{kind}-{number:03d}.wav",
+                signal[int(u.start_s * SAMPLE_RATE) : int(u.end_s * SAMPLE_RATE)],
+                phone,
+            )
+        )
     return BuiltCall(speaker, _write(out / f"{speaker}-{kind}.wav", signal, phone), utterances, files)
 
 
@@ -137,7 +147,9 @@ def boundary_counts(predicted: list[tuple[float, float]], reference: list[Uttera
     for side in (0, 1):
         truth = [(u.start_s, u.end_s)[side] for u in reference]
         found = [span[side] for span in predicted]
-        pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= TOLERANCE_S)
+        pairs = sorted(
+            (abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= TOLERANCE_S
+        )
         used_found, used_truth = set(), set()
         for _, i, j in pairs:
             if i not in used_found and j not in used_truth:
@@ -169,7 +181,9 @@ def macro_f1(truth: list[str | None], predicted: list[str]) -> float:
 
 def clip_by_clip(predictor: Predictor, call: BuiltCall) -> list[str]:
     """The call's clips decided one by one as files of their speaker (the speaker's own baseline)."""
-    manifest = pd.DataFrame({"clip_id": [str(p) for p in call.clips], "path": [str(p) for p in call.clips], "speaker": call.speaker})
+    manifest = pd.DataFrame(
+        {"clip_id": [str(p) for p in call.clips], "path": [str(p) for p in call.clips], "speaker": call.speaker}
+    )
     decided = {d.clip_id: d.label for d in predictor.predict_manifest(manifest).decisions}
     return [decided.get(str(p), "missing") for p in call.clips]
 
@@ -274,9 +288,26 @@ def _cpu_seconds() -> float:
 def one_core_measure(run_dir: Path, path: Path) -> dict[str, float]:
     """:func:`one_call` in a child pinned to one CPU, one thread per library, a fresh feature cache."""
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "VIETSER_CACHE_DIR": cache}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "VIETSER_CACHE_DIR": cache,
+        }
         cpu = min(os.sched_getaffinity(0))
-        command = ["taskset", "-c", str(cpu), sys.executable, "-m", "benchmarks.calls", "--run", str(run_dir), "--one-call", str(path)]
+        command = [
+            "taskset",
+            "-c",
+            str(cpu),
+            sys.executable,
+            "-m",
+            "benchmarks.calls",
+            "--run",
+            str(run_dir),
+            "--one-call",
+            str(path),
+        ]
         completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -310,7 +341,15 @@ def ensure_run(workdir: Path) -> Path:
     manifest["path"] = [str((RAVDESS / p).resolve()) for p in manifest["path"]]
     manifest_path = workdir / "calls-ravdess3.csv"
     assign_speaker_splits(manifest[["path", "label", "speaker"]], seed=0).to_csv(manifest_path, index=False)
-    command = [sys.executable, "-c", "from vietser.cli import app; app()", "run", str(manifest_path), "-o", str(run_dir)]
+    command = [
+        sys.executable,
+        "-c",
+        "from vietser.cli import app; app()",
+        "run",
+        str(manifest_path),
+        "-o",
+        str(run_dir),
+    ]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     return run_dir
 
@@ -346,7 +385,9 @@ def main(argv: list[str] | None = None) -> None:
     wall, cpu = streaming_latency(predictor, [c for c in calls if c.path.stem.endswith("studio")])
     print("| 10-minute call, one core | value |\n|---|---:|")
     print(f"| call length | {cost['duration_s']:.0f} s, {cost['segments']:.0f} segments |")
-    print(f"| decided in (wall clock, on a shared CPU) | {cost['seconds']:.1f} s ({cost['real_time_factor']:.0f}× real time) |")
+    print(
+        f"| decided in (wall clock, on a shared CPU) | {cost['seconds']:.1f} s ({cost['real_time_factor']:.0f}× real time) |"
+    )
     print(f"| CPU time | {cost['cpu_seconds']:.1f} s ({cost['cpu_real_time_factor']:.0f}× real time) |")
     print(f"| peak RSS | {cost['peak_rss_mib']:.0f} MiB |")
     for name, latency in (("wall clock", wall), ("CPU", cpu)):

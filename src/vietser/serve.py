@@ -65,7 +65,9 @@ def create_app(predictor: Predictor, run_name: str = "", allowed_hosts: tuple[st
         """Decide an uploaded recording: a clip, or a whole call with ``segments=true``."""
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"upload over {MAX_UPLOAD_BYTES // 2**20} MiB; cut the recording or use the WebSocket")
+            raise HTTPException(
+                413, f"upload over {MAX_UPLOAD_BYTES // 2**20} MiB; cut the recording or use the WebSocket"
+            )
         suffix = Path(file.filename or "upload.wav").suffix or ".wav"
         with tempfile.TemporaryDirectory(prefix="vietser-serve-") as work:
             path = Path(work, f"{Path(file.filename or 'upload').stem}{suffix}")
@@ -99,7 +101,11 @@ def create_app(predictor: Predictor, run_name: str = "", allowed_hosts: tuple[st
         except (VietserError, ValueError) as exc:
             await websocket.close(POLICY_VIOLATION, str(exc)[:120])
             return
-        resampler = None if sample_rate == SAMPLE_RATE else soxr.ResampleStream(sample_rate, SAMPLE_RATE, channels, dtype="float32")
+        resampler = (
+            None
+            if sample_rate == SAMPLE_RATE
+            else soxr.ResampleStream(sample_rate, SAMPLE_RATE, channels, dtype="float32")
+        )
         max_bytes = int(MAX_CHUNK_S * sample_rate) * channels * 2
         segments = 0
         try:
@@ -109,7 +115,11 @@ def create_app(predictor: Predictor, run_name: str = "", allowed_hosts: tuple[st
                     if message["type"] == "websocket.disconnect":
                         return
                     if message.get("text") == "end":
-                        tail = resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True) if resampler else None
+                        tail = (
+                            resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+                            if resampler
+                            else None
+                        )
                         events = await run_in_threadpool(locked, _finish, live, tail)
                         segments += await _send(websocket, events)
                         await websocket.send_json({"type": "end", "segments": segments})
@@ -117,7 +127,9 @@ def create_app(predictor: Predictor, run_name: str = "", allowed_hosts: tuple[st
                         return
                     chunk = message.get("bytes") or b""
                     if len(chunk) > max_bytes or len(chunk) % (2 * channels):
-                        await websocket.close(POLICY_VIOLATION, f"send whole 16-bit frames, at most {MAX_CHUNK_S:g} s a message")
+                        await websocket.close(
+                            POLICY_VIOLATION, f"send whole 16-bit frames, at most {MAX_CHUNK_S:g} s a message"
+                        )
                         return
                     samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32).reshape(-1, channels) / 32768.0
                     if resampler is not None:

@@ -36,7 +36,9 @@ def test_every_clip_of_a_call_is_covered_by_decided_segments_that_say_where_they
 ) -> None:
     decisions = stereo_result.decisions
 
-    covering = [[d for d in decisions if start - 0.3 <= d.start_s and d.end_s <= end + 0.3] for start, end in stereo_call.spans]
+    covering = [
+        [d for d in decisions if start - 0.3 <= d.start_s and d.end_s <= end + 0.3] for start, end in stereo_call.spans
+    ]
     assert all(covering) and sum(map(len, covering)) == len(decisions)
     for decision in decisions:
         assert decision.call_id == "call-stereo" and decision.channel == "caller"
@@ -75,7 +77,9 @@ def test_two_channels_are_two_speakers_with_separate_timelines(two_speaker_resul
 
 
 def test_each_speaker_is_read_against_its_own_segments_in_the_call(
-    predictor, two_speaker_result: CallResult, tmp_path: Path  # noqa: ANN001
+    predictor,
+    two_speaker_result: CallResult,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     """The agent's first segment, decided alone, is read against the corpus; in the call, against the agent."""
     first = next(d for d in two_speaker_result.decisions if d.channel == "agent")
@@ -101,7 +105,9 @@ def test_silence_only_and_music_only_calls_give_an_empty_timeline_and_a_note(pre
         assert any("timeline is empty" in note for note in result.summary.notes)
 
 
-def test_smoothing_pulls_a_segment_towards_its_neighbours(predictor, stereo_result: CallResult, stereo_call: BuiltCall) -> None:  # noqa: ANN001
+def test_smoothing_pulls_a_segment_towards_its_neighbours(
+    predictor, stereo_result: CallResult, stereo_call: BuiltCall
+) -> None:  # noqa: ANN001
     plain = stereo_result.decisions
     smoothed = decide_call(predictor, stereo_call.path, CallConfig(smoothing_s=5.0)).decisions
 
@@ -116,7 +122,10 @@ def test_channel_names_must_match_the_channels(predictor, stereo_call: BuiltCall
 
 
 def test_a_long_call_is_decided_in_batches_each_read_against_its_own_segments(
-    predictor, two_speaker_call: BuiltCall, two_speaker_result: CallResult, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    predictor,
+    two_speaker_call: BuiltCall,
+    two_speaker_result: CallResult,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     monkeypatch.setattr("vietser.calls.call.BATCH_SEGMENTS", 2)  # batches of 2-3, below the run's 5 clips a speaker
 

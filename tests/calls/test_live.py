@@ -18,7 +18,6 @@ from vietser.decision import Decision
 from vietser.predict import load_predictor
 from vietser.serve import create_app
 
-
 TESTS = ("testserver",)  # the Host of FastAPI's TestClient
 
 
@@ -34,7 +33,8 @@ def _mono16k(call: BuiltCall) -> np.ndarray:
 
 
 def test_a_live_call_emits_each_segment_when_it_closes_and_the_same_segments_as_the_file(
-    predictor, two_speaker_call: BuiltCall  # noqa: ANN001
+    predictor,
+    two_speaker_call: BuiltCall,  # noqa: ANN001
 ) -> None:
     samples = _mono16k(two_speaker_call)
     closed_at: list[tuple[float, Decision]] = []
@@ -55,7 +55,9 @@ def _spans(predictor, call: BuiltCall) -> list[tuple[float, float]]:  # noqa: AN
     return [(d.start_s, d.end_s) for d in result.decisions if d.channel == "a"]
 
 
-def test_an_alert_is_raised_once_when_one_label_lasts_past_the_threshold(predictor, two_speaker_call: BuiltCall) -> None:  # noqa: ANN001
+def test_an_alert_is_raised_once_when_one_label_lasts_past_the_threshold(
+    predictor, two_speaker_call: BuiltCall
+) -> None:  # noqa: ANN001
     samples = _mono16k(two_speaker_call)
     with LiveCall(predictor, "live", alert_after_s=0.5) as live:
         events = live.feed(samples) + live.finish()
@@ -72,7 +74,9 @@ def test_the_websocket_takes_8k_stereo_pcm_and_answers_segments_then_end(predict
     samples, rate = sf.read(stereo_call.path, dtype="int16", always_2d=True)
     client = TestClient(create_app(predictor, "test-run", TESTS))
     events = []
-    with client.websocket_connect("/calls/c1?sample_rate=8000&channels=2&channel_names=caller,agent&alert_after_s=3") as ws:
+    with client.websocket_connect(
+        "/calls/c1?sample_rate=8000&channels=2&channel_names=caller,agent&alert_after_s=3"
+    ) as ws:
         for offset in range(0, len(samples), 800):
             ws.send_bytes(samples[offset : offset + 800].tobytes())
         ws.send_text("end")
@@ -101,7 +105,9 @@ def test_http_predict_health_and_openapi(predictor, stereo_call: BuiltCall) -> N
     assert "/calls/{call_id}" not in client.get("/openapi.json").json()["paths"]  # WebSockets are not in OpenAPI
     assert "/predict" in client.get("/openapi.json").json()["paths"]
     with stereo_call.path.open("rb") as handle:
-        answer = client.post("/predict?segments=true&channel_names=caller,agent", files={"file": ("call.wav", handle, "audio/wav")})
+        answer = client.post(
+            "/predict?segments=true&channel_names=caller,agent", files={"file": ("call.wav", handle, "audio/wav")}
+        )
     assert answer.status_code == 200
     assert answer.json()["summary"]["speakers"][1]["silent"] is True
     bad = client.post("/predict", files={"file": ("x.wav", b"not audio", "audio/wav")})
@@ -114,12 +120,26 @@ def test_a_request_for_another_host_name_is_refused(predictor) -> None:  # noqa:
     assert client.get("/health").status_code == 400
 
 
-def test_cli_predict_segments_writes_decisions_then_one_summary(trained_run: Path, stereo_call: BuiltCall, tmp_path: Path) -> None:
+def test_cli_predict_segments_writes_decisions_then_one_summary(
+    trained_run: Path, stereo_call: BuiltCall, tmp_path: Path
+) -> None:
     out = tmp_path / "call.jsonl"
 
     result = CliRunner().invoke(
         cli,
-        ["predict", str(stereo_call.path), "--run", str(trained_run), "--segments", "--channel-names", "caller,agent", "-o", str(out), "--timeline", str(tmp_path / "plots")],
+        [
+            "predict",
+            str(stereo_call.path),
+            "--run",
+            str(trained_run),
+            "--segments",
+            "--channel-names",
+            "caller,agent",
+            "-o",
+            str(out),
+            "--timeline",
+            str(tmp_path / "plots"),
+        ],
     )
 
     assert result.exit_code == 0, result.output
@@ -128,7 +148,9 @@ def test_cli_predict_segments_writes_decisions_then_one_summary(trained_run: Pat
     assert (tmp_path / "plots" / "call-stereo.png").stat().st_size > 1000
 
 
-def test_a_client_streams_a_call_through_a_real_uvicorn_server_on_loopback(predictor, two_speaker_call: BuiltCall) -> None:  # noqa: ANN001
+def test_a_client_streams_a_call_through_a_real_uvicorn_server_on_loopback(
+    predictor, two_speaker_call: BuiltCall
+) -> None:  # noqa: ANN001
     import socket
     import threading
     import time

@@ -51,7 +51,15 @@ def test_segments_shorter_than_the_minimum_speech_are_dropped() -> None:
     assert [round(s.start_s) for s in segments] == [2]
 
 
-@pytest.mark.parametrize("make", [lambda: silence(10.0), lambda: with_floor(held_notes(10.0)), lambda: np.random.default_rng(0).normal(0, 0.05, 10 * SR).astype(np.float32)], ids=["silence", "held notes", "white noise"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: silence(10.0),
+        lambda: with_floor(held_notes(10.0)),
+        lambda: np.random.default_rng(0).normal(0, 0.05, 10 * SR).astype(np.float32),
+    ],
+    ids=["silence", "held notes", "white noise"],
+)
 def test_silence_steady_music_and_noise_give_no_segment(make) -> None:  # noqa: ANN001
     segmenter = Segmenter()
     segments = segmenter.feed(make()) + segmenter.flush()

@@ -24,7 +24,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from vietser.calls.reader import iter_blocks, recording_info
-from vietser.calls.segment import Segment, Segmenter, SegmentationConfig
+from vietser.calls.segment import Segment, SegmentationConfig, Segmenter
 from vietser.calls.timeline import CallSummary, SpeakerSummary, smooth, summarize_speaker
 from vietser.data.audio import SAMPLE_RATE, SILENCE_PEAK
 from vietser.decision import Decision
@@ -45,7 +45,9 @@ class CallConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     segmentation: SegmentationConfig = SegmentationConfig()
-    channel_names: tuple[str, ...] | None = Field(default=None, description="one name per channel, e.g. ('agent', 'caller')")
+    channel_names: tuple[str, ...] | None = Field(
+        default=None, description="one name per channel, e.g. ('agent', 'caller')"
+    )
     smoothing_s: float = Field(default=0.0, ge=0, description="neighbour smoothing time constant; 0 is off")
 
 
@@ -76,9 +78,17 @@ def channel_names(channels: int, names: tuple[str, ...] | None) -> tuple[str, ..
         ConfigError: ``names`` does not give one distinct name per channel.
     """
     if names is None:
-        return ("mono",) if channels == 1 else ("left", "right") if channels == 2 else tuple(f"channel_{i + 1}" for i in range(channels))
+        return (
+            ("mono",)
+            if channels == 1
+            else ("left", "right")
+            if channels == 2
+            else tuple(f"channel_{i + 1}" for i in range(channels))
+        )
     if len(names) != channels or len(set(names)) != len(names):
-        raise ConfigError(f"the file has {channels} channel(s) but {len(names)} distinct name(s) were given ({','.join(names)}); give one name per channel")
+        raise ConfigError(
+            f"the file has {channels} channel(s) but {len(names)} distinct name(s) were given ({','.join(names)}); give one name per channel"
+        )
     return names
 
 
@@ -105,7 +115,9 @@ def cut_call(path: Path, workdir: Path, config: CallConfig = CallConfig()) -> li
     return cuts
 
 
-def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = CallConfig(), jobs: int = 1, call_id: str | None = None) -> CallResult:
+def decide_call(
+    predictor: Predictor, path: str | Path, config: CallConfig = CallConfig(), jobs: int = 1, call_id: str | None = None
+) -> CallResult:
     """Cut ``path`` into segments and decide each one with ``predictor``.
 
     Raises:
@@ -123,11 +135,17 @@ def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = Cal
     by_speaker: list[Decision] = []
     summaries: list[SpeakerSummary] = []
     for cut in cuts:
-        own = [_placed(decided[clip], rows.loc[clip], call_id, str(path)) for clip in rows.index[rows["channel"] == cut.name] if clip in decided]
+        own = [
+            _placed(decided[clip], rows.loc[clip], call_id, str(path))
+            for clip in rows.index[rows["channel"] == cut.name]
+            if clip in decided
+        ]
         own = smooth(own, config.smoothing_s)
         by_speaker += own
         silent = cut.peak_dbfs < SILENT_DBFS
-        summaries.append(summarize_speaker(cut.name, own, silent, cut.speech_s, len(own) >= predictor.config.min_clips_per_speaker))
+        summaries.append(
+            summarize_speaker(cut.name, own, silent, cut.speech_s, len(own) >= predictor.config.min_clips_per_speaker)
+        )
     summary = CallSummary(
         call_id=call_id,
         path=str(path),
@@ -140,7 +158,9 @@ def decide_call(predictor: Predictor, path: str | Path, config: CallConfig = Cal
     return CallResult(by_speaker, summary, skipped)
 
 
-def decide_segments(predictor: Predictor, manifest: pd.DataFrame, jobs: int = 1) -> tuple[list[Decision], list[SkippedClip]]:
+def decide_segments(
+    predictor: Predictor, manifest: pd.DataFrame, jobs: int = 1
+) -> tuple[list[Decision], list[SkippedClip]]:
     """Decide each speaker's segments in time-ordered batches of about :data:`BATCH_SEGMENTS`: each
     batch is read against its own segments (a baseline over a few minutes of that speaker), and
     memory stays bounded however many segments a call has."""
@@ -173,7 +193,13 @@ def segment_manifest(cuts: list[ChannelCut], call_id: str) -> pd.DataFrame:
 
 def _placed(decision: Decision, row: pd.Series, call_id: str, path: str) -> Decision:
     return decision.model_copy(
-        update={"call_id": call_id, "channel": row["channel"], "start_s": float(row["start_s"]), "end_s": float(row["end_s"]), "path": path}
+        update={
+            "call_id": call_id,
+            "channel": row["channel"],
+            "start_s": float(row["start_s"]),
+            "end_s": float(row["end_s"]),
+            "path": path,
+        }
     )
 
 
@@ -184,9 +210,13 @@ def call_notes(cuts: list[ChannelCut], summaries: list[SpeakerSummary]) -> list[
         if summary.silent:
             notes.append(f"channel '{cut.name}' is silent (peak {cut.peak_dbfs:.0f} dBFS): nobody speaks on it")
         elif not cut.files:
-            notes.append(f"channel '{cut.name}' has sound (peak {cut.peak_dbfs:.0f} dBFS) but no speech: music, tones or noise only")
+            notes.append(
+                f"channel '{cut.name}' has sound (peak {cut.peak_dbfs:.0f} dBFS) but no speech: music, tones or noise only"
+            )
         elif not summary.segments:
-            notes.append(f"channel '{cut.name}': {len(cut.files)} segment(s) found but none had voiced speech to analyse")
+            notes.append(
+                f"channel '{cut.name}': {len(cut.files)} segment(s) found but none had voiced speech to analyse"
+            )
     if not any(summary.segments for summary in summaries):
         notes.append("no speech segment could be decided: the timeline is empty")
     return notes

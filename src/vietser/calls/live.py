@@ -87,11 +87,21 @@ class LiveCall:
         block = samples if samples.ndim == 2 else samples[:, None]
         if not len(block):
             return []
-        return [event for index, channel in enumerate(self._channels) for segment in channel.segmenter.feed(block[:, index]) for event in self._decide(channel, segment)]
+        return [
+            event
+            for index, channel in enumerate(self._channels)
+            for segment in channel.segmenter.feed(block[:, index])
+            for event in self._decide(channel, segment)
+        ]
 
     def finish(self) -> list[Decision | Alert]:
         """End of the call: the open segments."""
-        return [event for channel in self._channels for segment in channel.segmenter.flush() for event in self._decide(channel, segment)]
+        return [
+            event
+            for channel in self._channels
+            for segment in channel.segmenter.flush()
+            for event in self._decide(channel, segment)
+        ]
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
@@ -108,14 +118,24 @@ class LiveCall:
         path = self._dir / f"{channel.name}-{channel.count:06d}.wav"
         channel.count += 1
         sf.write(path, segment.samples, SAMPLE_RATE, subtype="PCM_16")
-        row = {"clip_id": f"{self.call_id}/{channel.name}/{segment.start_s:09.3f}", "path": str(path), "speaker": f"{self.call_id}/{channel.name}"}
+        row = {
+            "clip_id": f"{self.call_id}/{channel.name}/{segment.start_s:09.3f}",
+            "path": str(path),
+            "speaker": f"{self.call_id}/{channel.name}",
+        }
         channel.window.append(row)
         result = self.predictor.predict_manifest(pd.DataFrame(list(channel.window)))
         decision = next((d for d in result.decisions if d.clip_id == row["clip_id"]), None)
         if decision is None:
             return []
         decision = decision.model_copy(
-            update={"call_id": self.call_id, "channel": channel.name, "start_s": segment.start_s, "end_s": segment.end_s, "path": None}
+            update={
+                "call_id": self.call_id,
+                "channel": channel.name,
+                "start_s": segment.start_s,
+                "end_s": segment.end_s,
+                "path": None,
+            }
         )
         alert = self._alert(channel, decision)
         return [decision] if alert is None else [decision, alert]
@@ -132,4 +152,6 @@ class LiveCall:
         if channel.alerted or end - since < self.alert_after_s:
             return None
         channel.alerted = True
-        return Alert(call_id=self.call_id, channel=channel.name, label=label, since_s=since, until_s=end, segments=segments + 1)
+        return Alert(
+            call_id=self.call_id, channel=channel.name, label=label, since_s=since, until_s=end, segments=segments + 1
+        )

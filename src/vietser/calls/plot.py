@@ -34,8 +34,15 @@ def plot_timeline(result: CallResult, path: Path) -> Path:
     axis.set_xlim(0, max(result.summary.duration_s, 1.0))
     axis.set_ylim(-0.6, len(speakers) - 0.4)
     axis.set_xlabel("time in call (s)")
-    axis.set_title(f"{result.summary.call_id} — " + ("; ".join(result.summary.notes) or "segments by label"), fontsize=9)
-    axis.legend(handles=[Patch(color=c, label=label) for label, c in COLOURS.items()], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    axis.set_title(
+        f"{result.summary.call_id} — " + ("; ".join(result.summary.notes) or "segments by label"), fontsize=9
+    )
+    axis.legend(
+        handles=[Patch(color=c, label=label) for label, c in COLOURS.items()],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -49,7 +49,11 @@ def iter_blocks(path: str | Path, block_s: float = BLOCK_S) -> Iterator[np.ndarr
         CorruptAudioError: the file cannot be decoded, or holds NaN or infinite samples.
     """
     info = recording_info(path)
-    resampler = None if info.sample_rate == SAMPLE_RATE else soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, info.channels, dtype="float32")
+    resampler = (
+        None
+        if info.sample_rate == SAMPLE_RATE
+        else soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, info.channels, dtype="float32")
+    )
     frames = max(1, int(block_s * info.sample_rate))
     try:
         for block in sf.blocks(str(path), blocksize=frames, dtype="float32", always_2d=True):

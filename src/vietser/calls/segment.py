@@ -31,7 +31,9 @@ class SegmentationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     vad: VadBackend = VadBackend.WEBRTC
-    aggressiveness: int = Field(default=0, ge=0, le=3, description="WebRTC VAD mode: 0 keeps quiet speech, 3 rejects most noise")
+    aggressiveness: int = Field(
+        default=0, ge=0, le=3, description="WebRTC VAD mode: 0 keeps quiet speech, 3 rejects most noise"
+    )
     min_speech_s: float = Field(default=0.4, gt=0, description="a segment with less speech than this is dropped")
     merge_gap_s: float = Field(default=0.5, gt=0, description="pauses shorter than this stay inside a segment")
     max_segment_s: float = Field(default=8.0, gt=1, description="a longer turn is cut at its quietest pause")
@@ -104,7 +106,9 @@ class Segmenter:
         self._audio = np.concatenate([self._audio, samples])
         self._levels = np.concatenate([self._levels, levels])
         self._speech = np.concatenate([self._speech, speech])
-        closed = [segment for frame in range(self._frames, self._frames + len(speech)) if (segment := self._step(frame))]
+        closed = [
+            segment for frame in range(self._frames, self._frames + len(speech)) if (segment := self._step(frame))
+        ]
         self._frames += len(speech)
         self._forget()
         return closed
@@ -153,7 +157,9 @@ class Segmenter:
         if level_dynamics_db(samples) < self.config.min_dynamics_db:
             self.rejected += 1
             return None
-        return Segment(round(start * FRAME_S, 3), round(end * FRAME_S, 3), round(current.speech * FRAME_S, 3), samples.copy())
+        return Segment(
+            round(start * FRAME_S, 3), round(end * FRAME_S, 3), round(current.speech * FRAME_S, 3), samples.copy()
+        )
 
     def _forget(self) -> None:
         """Drop frames no open or future segment can reach (all but the pre-roll of the next one)."""
@@ -176,7 +182,9 @@ def level_dynamics_db(samples: np.ndarray, floor_db: float = 40.0) -> float:
     return float(np.maximum(levels, levels.max() - floor_db).std())
 
 
-def segment_signal(samples: np.ndarray, config: SegmentationConfig = SegmentationConfig(), block_s: float = 10.0) -> Iterator[Segment]:
+def segment_signal(
+    samples: np.ndarray, config: SegmentationConfig = SegmentationConfig(), block_s: float = 10.0
+) -> Iterator[Segment]:
     """Every segment of a whole 16 kHz signal, fed in blocks as a stream would be."""
     segmenter = Segmenter(config)
     step = int(block_s * SAMPLE_RATE)

@@ -88,7 +88,10 @@ def summarize_speaker(
     durations = np.array([float(d.end_s or 0) - float(d.start_s or 0) for d in decisions])
     total = float(durations.sum())
     labels = sorted({label for d in decisions for label in d.probabilities})
-    share = {label: float(durations[[d.label == label for d in decisions]].sum() / total) if total else 0.0 for label in labels}
+    share = {
+        label: float(durations[[d.label == label for d in decisions]].sum() / total) if total else 0.0
+        for label in labels
+    }
     runs = stretches(decisions)
     alarm_runs = {label: [run for run in runs if run.label == label] for label in ALARM_LABELS}
     return SpeakerSummary(
@@ -98,7 +101,9 @@ def summarize_speaker(
         speech_s=round(speech_s, 3),
         share=share,
         first={label: found[0] for label, found in alarm_runs.items() if found},
-        longest={label: max(found, key=lambda run: run.end_s - run.start_s) for label, found in alarm_runs.items() if found},
+        longest={
+            label: max(found, key=lambda run: run.end_s - run.start_s) for label, found in alarm_runs.items() if found
+        },
         peak=_peak(decisions),
         delegated=sum(d.route is Route.DELEGATED for d in decisions),
         out_of_domain=sum(d.out_of_domain for d in decisions),
@@ -111,7 +116,9 @@ def _peak(decisions: Sequence[Decision]) -> PeakSegment | None:
     if not scored:
         return None
     probability, label, d = max(scored, key=lambda item: item[0])
-    return PeakSegment(clip_id=d.clip_id, start_s=d.start_s or 0.0, end_s=d.end_s or 0.0, label=label, probability=probability)
+    return PeakSegment(
+        clip_id=d.clip_id, start_s=d.start_s or 0.0, end_s=d.end_s or 0.0, label=label, probability=probability
+    )
 
 
 def smooth(decisions: Sequence[Decision], tau_s: float) -> list[Decision]:
@@ -130,7 +137,9 @@ def smooth(decisions: Sequence[Decision], tau_s: float) -> list[Decision]:
 
 def _with_smoothed(decision: Decision, probabilities: dict[str, float], tau_s: float) -> Decision:
     label = max(probabilities, key=probabilities.__getitem__)
-    note = f"Smoothed with neighbouring segments (tau {tau_s:g} s)" + (f": {decision.label} → {label}." if label != decision.label else ".")
+    note = f"Smoothed with neighbouring segments (tau {tau_s:g} s)" + (
+        f": {decision.label} → {label}." if label != decision.label else "."
+    )
     return decision.model_copy(
         update={
             "probabilities": probabilities,

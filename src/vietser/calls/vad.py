@@ -46,7 +46,11 @@ class FrameVad:
     """Speech / non-speech per frame for blocks of a 16 kHz float signal (whole frames only)."""
 
     def __init__(
-        self, backend: VadBackend = VadBackend.WEBRTC, aggressiveness: int = 2, silence_db: float = 25.0, min_dbfs: float = -55.0
+        self,
+        backend: VadBackend = VadBackend.WEBRTC,
+        aggressiveness: int = 2,
+        silence_db: float = 25.0,
+        min_dbfs: float = -55.0,
     ) -> None:
         self.backend = VadBackend(backend)
         self.silence_db = silence_db

@@ -29,7 +29,9 @@ ChannelNamesOption = Annotated[
 ]
 SmoothingOption = Annotated[
     float,
-    typer.Option(help="With --segments: smooth probabilities over neighbouring segments with this time constant (s); 0 is off."),
+    typer.Option(
+        help="With --segments: smooth probabilities over neighbouring segments with this time constant (s); 0 is off."
+    ),
 ]
 VadOption = Annotated[str, typer.Option(help="With --segments: voice activity detector, webrtc or praat.")]
 TimelineOption = Annotated[
@@ -76,7 +78,9 @@ def predict_calls(
         read += 1
         lines += call_lines(result)
         _report(result, timeline)
-    lines += [json.dumps({"path": s.path, "skipped": True, "reason": s.reason}, ensure_ascii=False) for s in listing.skipped]
+    lines += [
+        json.dumps({"path": s.path, "skipped": True, "reason": s.reason}, ensure_ascii=False) for s in listing.skipped
+    ]
     text = "".join(f"{line}\n" for line in lines)
     if output is None:
         sys.stdout.write(text)
@@ -93,7 +97,9 @@ def call_lines(result: CallResult) -> list[str]:
 
 def _report(result: CallResult, timeline: Path | None) -> None:
     summary = result.summary
-    speakers = ", ".join(f"{s.channel}: {s.segments} segment(s)" + (" (silent)" if s.silent else "") for s in summary.speakers)
+    speakers = ", ".join(
+        f"{s.channel}: {s.segments} segment(s)" + (" (silent)" if s.silent else "") for s in summary.speakers
+    )
     err_console.print(f"{summary.call_id}: {summary.duration_s:.0f} s, {speakers}")
     for note in summary.notes:
         err_console.print(f"[yellow]note[/] {summary.call_id}: {note}")
