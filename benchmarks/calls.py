@@ -55,7 +55,7 @@ from vietser.data.channel import add_noise, telephone
 from vietser.decision import Decision
 from vietser.errors import VietserError
 from vietser.labels import CLASSES
-from vietser.predict import Predictor, load_predictor
+from vietser.run.predict import Predictor, load_predictor
 
 TOLERANCE_S = 0.3
 SNR_DB = 20.0

@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 import soxr
-from fastapi import FastAPI, HTTPException, Query, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import (
+    FastAPI,
+    HTTPException,
+    Query,
+    UploadFile,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -37,7 +44,7 @@ from vietser.calls.live import Alert, LiveCall
 from vietser.data.audio import SAMPLE_RATE
 from vietser.decision import Decision
 from vietser.errors import VietserError
-from vietser.predict import Predictor
+from vietser.run.predict import Predictor
 
 LOOPBACK_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1", "[::1]")
 MAX_CHUNK_S = 2.0

@@ -13,7 +13,7 @@ from tests.calls.conftest import BuiltCall
 from tests.calls.signals import SR, held_notes, silence, with_floor
 from vietser.calls.call import CallConfig, CallResult, decide_call
 from vietser.errors import ConfigError
-from vietser.predict import load_predictor
+from vietser.run.predict import load_predictor
 
 
 @pytest.fixture(scope="module")

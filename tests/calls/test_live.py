@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from tests.calls.conftest import BuiltCall
 from vietser.calls.live import Alert, LiveCall
+from vietser.calls.segment import SegmentationConfig
 from vietser.cli import app as cli
 from vietser.decision import Decision
-from vietser.predict import load_predictor
+from vietser.run.predict import load_predictor
 from vietser.serve import create_app
 
 TESTS = ("testserver",)  # the Host of FastAPI's TestClient
@@ -45,7 +46,8 @@ def test_a_live_call_emits_each_segment_when_it_closes_and_the_same_segments_as_
         closed_at += [(len(samples) / 16_000, event) for event in live.finish()]
 
     assert [round(d.start_s, 2) for _, d in closed_at] == [round(s, 2) for s, _ in _spans(predictor, two_speaker_call)]
-    assert all(0 < heard - d.end_s <= 0.5 for heard, d in closed_at[:-1])  # decided within the pause after it
+    wait_s = SegmentationConfig().merge_gap_s + 0.1  # the pause that closes a segment, plus one 100 ms chunk
+    assert all(0 < heard - d.end_s <= wait_s for heard, d in closed_at[:-1])  # decided within the pause after it
 
 
 def _spans(predictor, call: BuiltCall) -> list[tuple[float, float]]:  # noqa: ANN001

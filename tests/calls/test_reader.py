@@ -56,7 +56,7 @@ def test_a_file_that_is_not_audio_is_a_corrupt_audio_error(tmp_path: Path) -> No
 
 
 def test_importing_segmentation_loads_neither_fastapi_nor_the_predictor() -> None:
-    code = "import sys, vietser.calls.segment; print(sorted(m for m in ('fastapi', 'vietser.predict', 'matplotlib') if m in sys.modules))"
+    code = "import sys, vietser.calls.segment; print(sorted(m for m in ('fastapi', 'vietser.run.predict', 'matplotlib') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
     assert loaded == "[]"

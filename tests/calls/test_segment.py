@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from tests.calls.signals import SR, held_notes, silence, syllables, utterances, with_floor
+from tests.calls.signals import (
+    SR,
+    held_notes,
+    silence,
+    syllables,
+    utterances,
+    with_floor,
+)
 from vietser.calls.segment import SegmentationConfig, Segmenter, segment_signal
 from vietser.calls.vad import VadBackend
 

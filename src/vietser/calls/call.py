@@ -25,14 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vietser.calls.reader import iter_blocks, recording_info
 from vietser.calls.segment import Segment, SegmentationConfig, Segmenter
-from vietser.calls.timeline import CallSummary, SpeakerSummary, smooth, summarize_speaker
+from vietser.calls.timeline import (
+    CallSummary,
+    SpeakerSummary,
+    smooth,
+    summarize_speaker,
+)
 from vietser.data.audio import SAMPLE_RATE, SILENCE_PEAK
 from vietser.decision import Decision
 from vietser.errors import ConfigError
 
 if TYPE_CHECKING:
     from vietser.features.raw import SkippedClip
-    from vietser.predict import Predictor
+    from vietser.run.predict import Predictor
 
 SILENT_DBFS = 20 * math.log10(SILENCE_PEAK)
 # Segments of one speaker decided together (32-63 a batch): their own baseline, and the bound on memory.

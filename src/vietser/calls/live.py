@@ -31,7 +31,7 @@ from vietser.data.audio import SAMPLE_RATE
 from vietser.decision import Decision
 
 if TYPE_CHECKING:
-    from vietser.predict import Predictor
+    from vietser.run.predict import Predictor
 
 BASELINE_SEGMENTS = 20
 

@@ -13,7 +13,7 @@ from vietser.cli.console import console, err_console
 
 if TYPE_CHECKING:
     from vietser.calls.call import CallConfig, CallResult
-    from vietser.predict import Predictor
+    from vietser.run.predict import Predictor
 
 SegmentsOption = Annotated[
     bool,
@@ -63,7 +63,7 @@ def predict_calls(
     """Decide every call under ``target`` and write JSON Lines; returns how many calls could be read."""
     from vietser.calls.call import decide_call
     from vietser.errors import AudioError
-    from vietser.predict import list_audio
+    from vietser.run.predict import list_audio
 
     listing = list_audio(target)
     lines: list[str] = []
@@ -123,7 +123,7 @@ def serve(
     import uvicorn
 
     from vietser.cli.console import user_errors
-    from vietser.predict import load_predictor
+    from vietser.run.predict import load_predictor
     from vietser.serve import LOOPBACK_HOSTS, create_app
 
     with user_errors():
