@@ -10,7 +10,11 @@ import soundfile as sf
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from vietser.data.audio import file_sha256, load_audio
-from vietser.data.demo import DemoCorpus, make_demo_corpus
+from vietser.data.demo import WORDS_DECIDE_SHARE, DemoCorpus, make_demo_corpus
+from vietser.data.demo_sentences import WORDS_THAT_DECIDE
+from vietser.rules.engine import evaluate_rules
+from vietser.decision import ClipEvidence
+from vietser.rules.rulebook import default_rulebook
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES, SPLITS
 
@@ -54,7 +58,9 @@ def _hashes(corpus: DemoCorpus) -> dict[str, str]:
 
 
 def _above_calm(frame: pd.DataFrame, column: str, label: str) -> float:
-    """Mean over speakers of (class mean - calm mean) for one speaker-relative measure."""
+    """Mean over speakers of (class mean - calm mean) for one speaker-relative measure, over the clips
+    whose voice carries their class (not those the words decide)."""
+    frame = frame[frame["words_decide"] == 0]
     means = frame.groupby(["speaker", "label"])[column].mean().unstack()
     return float((means[label] - means["calm"]).mean())
 
@@ -67,7 +73,10 @@ def test_result_counts_clips_and_speakers(small: DemoCorpus) -> None:
 
 def test_manifest_has_the_design_columns_and_valid_labels(small: DemoCorpus) -> None:
     manifest = pd.read_csv(small.manifest_path)
-    assert list(manifest.columns) == ["path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity"]
+    assert list(manifest.columns) == [
+        "path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity", "words_decide"
+    ]
+    assert set(manifest["words_decide"]) <= {0, 1}
     assert set(manifest["label"]) <= set(CLASSES)
     assert set(manifest[ANNOTATORS].to_numpy().ravel()) <= set(CLASSES)
     assert manifest["intensity"].between(0, 1).all()
@@ -143,13 +152,13 @@ def test_angry_and_panic_clips_are_higher_pitched_than_calm(moderate: pd.DataFra
 
 
 def test_panic_pitch_rises_more_than_angry_pitch(moderate: pd.DataFrame) -> None:
-    slopes = moderate.groupby("label")["f0_slope"].mean()
+    slopes = moderate[moderate["words_decide"] == 0].groupby("label")["f0_slope"].mean()
     assert slopes["panic"] > slopes["angry"] + 1.0
 
 
 def test_mild_angry_and_panic_clips_sound_nearer_calm_than_intense_ones(moderate: pd.DataFrame) -> None:
     calm = moderate[moderate["label"] == "calm"].groupby("speaker")[["rms_db", "f0_st"]].mean()
-    aroused = moderate[moderate["label"] != "calm"]
+    aroused = moderate[(moderate["label"] != "calm") & (moderate["words_decide"] == 0)]
     above_calm = aroused[["rms_db", "f0_st"]] - calm.loc[aroused["speaker"]].to_numpy()
     mild, intense = aroused["intensity"] < 0.3, aroused["intensity"] > 0.6
     assert above_calm[mild].mean().lt(above_calm[intense].mean() - 1.0).all()
@@ -168,7 +177,38 @@ def test_simulated_annotators_agree_like_human_annotators(moderate: pd.DataFrame
 
 def test_annotators_disagree_more_on_low_intensity_angry_and_panic(moderate: pd.DataFrame) -> None:
     unanimous = moderate[ANNOTATORS].nunique(axis=1) == 1
-    aroused = moderate["label"] != "calm"
+    aroused = (moderate["label"] != "calm") & (moderate["words_decide"] == 0)
     low = aroused & (moderate["intensity"] < 0.25)
     high = aroused & (moderate["intensity"] > 0.5)
     assert unanimous[low].mean() < unanimous[high].mean() - 0.2
+
+
+def test_the_words_decide_some_angry_and_panic_clips_said_in_a_flat_voice(moderate: pd.DataFrame) -> None:
+    heard = moderate[moderate["words_decide"] == 1]
+    aroused = moderate[moderate["label"] != "calm"]
+    assert set(heard["label"]) == {"angry", "panic"}
+    assert 0.5 * WORDS_DECIDE_SHARE < len(heard) / len(aroused) < 1.5 * WORDS_DECIDE_SHARE
+    assert all(text in WORDS_THAT_DECIDE[label] for text, label in zip(heard["transcript"], heard["label"]))
+    assert heard["intensity"].max() <= 0.3
+    others = moderate[moderate["words_decide"] == 0]
+    assert not set(others["transcript"]) & {t for texts in WORDS_THAT_DECIDE.values() for t in texts}
+
+
+def test_annotators_follow_the_words_where_they_decide(moderate: pd.DataFrame) -> None:
+    heard = moderate[moderate["words_decide"] == 1]
+    votes = heard[ANNOTATORS].eq(heard["label"], axis=0).to_numpy().mean()
+    assert votes > 0.85
+
+
+def test_the_default_rulebook_hears_every_sentence_where_the_words_decide() -> None:
+    evidence = ClipEvidence(clip_id="c", values={}, z={})
+    for label, texts in WORDS_THAT_DECIDE.items():
+        for text in texts:
+            heard = {f.supports for f in evaluate_rules(default_rulebook(), evidence, text) if f.rule.when[0].on_transcript}
+            assert heard == {label}, text
+
+
+def test_readme_documents_the_words_deciding_as_a_simulation(small: DemoCorpus) -> None:
+    readme = (small.out_dir / "README.md").read_text(encoding="utf-8")
+    assert "## Clips the words decide (a simulation)" in readme
+    assert "Cứu với, cháy rồi!" in readme

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
 from vietser.cli.console import console, progress_bar, step, user_errors
 from vietser.cli.data_commands import print_extraction_summary
 from vietser.cli.options import LLMBaseURLOption, LLMModelOption, llm_config
 from vietser.cli.refine_commands import print_rounds
 from vietser.cli.run_commands import print_systems
+
+if TYPE_CHECKING:
+    from vietser.decision import Decision
+
+SHOWN_CLIPS = 6
 
 
 def demo(
@@ -74,9 +81,82 @@ def demo(
             result = evaluate_run(run_dir, llm=llm)
     console.print("5. evaluation on the test speakers (read once, after refinement):")
     print_systems(result.summary)
+    print_delegated(result.systems, _transcripts(run_dir), result.summary["reasoner"])
     console.print(f"report: {result.report.html}  (Markdown: {result.report.markdown})")
     console.print(f"decisions: {run_dir / 'decisions.jsonl'}; review them with `vietser review {run_dir}`")
     console.print(f"done in {time.perf_counter() - started:.0f} s")
+
+
+def _transcripts(run_dir: Path) -> dict[str, str]:
+    from vietser.run.dir import RunDir
+
+    frame = RunDir(run_dir).read_features()
+    if "transcript" not in frame.columns:
+        return {}
+    return {str(c): str(t) for c, t in zip(frame["clip_id"], frame["transcript"]) if isinstance(t, str)}
+
+
+def shown_clips(pipeline: Sequence[Decision], limit: int = SHOWN_CLIPS) -> list[Decision]:
+    """Delegated clips to show: those whose label the reasoner changed first, then the others, in test order."""
+    from vietser.decision import Route
+
+    delegated = [d for d in pipeline if d.route == Route.DELEGATED]
+    return sorted(delegated, key=lambda d: d.label == d.acoustic_label)[:limit]
+
+
+def pipeline_verdict(pipeline: Sequence[Decision], acoustic: Sequence[Decision]) -> str | None:
+    """One line when the pipeline does not beat acoustic-only on test, with the reason; None when it does."""
+    from vietser.decision import Route
+    from vietser.evaluate.metrics import compute_metrics
+
+    def macro_f1(decisions: Sequence[Decision]) -> float:
+        return compute_metrics([d.true_label for d in decisions], [d.label for d in decisions]).macro_f1
+
+    gain = macro_f1(pipeline) - macro_f1(acoustic)
+    if gain > 0:
+        return None
+    delegated = [d for d in pipeline if d.route == Route.DELEGATED]
+    if not delegated:
+        return "on these test speakers the pipeline equals acoustic-only: the router delegated no test clip"
+    reasoner_right = sum(d.label == d.true_label for d in delegated)
+    acoustic_right = sum(d.acoustic_label == d.true_label for d in delegated)
+    return (
+        f"on these test speakers the pipeline does not beat acoustic-only (macro-F1 {gain:+.3f}): of the "
+        f"{len(delegated)} delegated clips the reasoner got {reasoner_right} right, the acoustic model {acoustic_right}"
+    )
+
+
+def print_delegated(systems: Mapping[str, Sequence[Decision]], transcripts: Mapping[str, str], reasoner: str) -> None:
+    """A few delegated test clips (what was said, acoustic guess, the reasoner's answer, rule, truth), who decided
+    them and how to put an LLM in the reasoner's place."""
+    from vietser.run.systems import ACOUSTIC_ONLY, PIPELINE
+
+    pipeline = systems[PIPELINE]
+    shown = shown_clips(pipeline)
+    delegated = sum(d.route.value == "delegated" for d in pipeline)
+    table = Table(title=f"delegated test clips ({delegated} of {len(pipeline)}), decided by the {reasoner} reasoner")
+    for column in ("clip", "said", "acoustic guess", "reasoner", "rule fired", "truth"):
+        table.add_column(column, overflow="fold")
+    for d in shown:
+        said = transcripts.get(d.clip_id, "")
+        table.add_row(
+            d.clip_id.rsplit("/", 1)[-1],
+            said if len(said) <= 40 else said[:39] + "…",
+            f"{d.acoustic_label} {d.acoustic_probabilities[d.acoustic_label]:.2f}",
+            f"{d.label} {d.confidence:.2f}",
+            ", ".join(d.rules_applied) or "-",
+            f"{d.true_label} {'✓' if d.label == d.true_label else '✗'}",
+        )
+    console.print(table)
+    verdict = pipeline_verdict(pipeline, systems[ACOUSTIC_ONLY])
+    if verdict:
+        console.print(verdict)
+    if reasoner != "llm":
+        console.print(
+            "the rule engine decided the delegated clips; to let an LLM decide them, rerun with "
+            "`--llm-base-url http://HOST:PORT/v1` (any OpenAI-compatible server), or evaluate this run with "
+            "`vietser evaluate RUN --llm local --llm-gguf PATH` (llama-server, offline)"
+        )
 
 
 def register(app: typer.Typer) -> None:

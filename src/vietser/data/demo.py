@@ -37,10 +37,18 @@ disagree more on ambiguous ones, towards the class the clip sounds like.
 Sentences are partly class-typical, partly neutral, so the text alone does not
 give the label away.
 
+The words decide some clips (``words_decide``, a simulation of what the system
+exists for): a share ``WORDS_DECIDE_SHARE`` of the angry and panic clips are said
+in a flat, mixed voice (low intensity, much of the rival class's manner), so the
+voice sounds nearly calm and no class in particular, while the sentence says it
+all (:data:`~vietser.data.demo_sentences.WORDS_THAT_DECIDE`: "cứu với", "cháy
+rồi" for panic, a complaint for angry). The annotators hear the words and
+follow them; the acoustic model cannot.
+
 Layout written to ``out_dir``::
 
     manifest.csv                    path, label, speaker, split, transcript,
-                                    annotator_a/b/c, intensity
+                                    annotator_a/b/c, intensity, words_decide
     README.md                       what the corpus is and is not
     audio/spk01/spk01_001.wav ...   16 kHz mono 16-bit PCM
 
@@ -64,13 +72,16 @@ import numpy as np
 import soundfile as sf
 
 from vietser.data.demo_effects import SAMPLE_RATE, Channel, Expression, Voice, render_clip
-from vietser.data.demo_sentences import SENTENCES
+from vietser.data.demo_sentences import SENTENCES, WORDS_THAT_DECIDE
 from vietser.data.espeak import VIETNAMESE_VOICES
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
 
 ANNOTATORS: tuple[str, ...] = ("annotator_a", "annotator_b", "annotator_c")
-MANIFEST_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity")
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity", "words_decide"
+)
+WORDS_DECIDE_SHARE = 0.3
 
 # espeak-ng variants whose pitch tracks cleanly (m1 and m4 add octave-jumping roughness),
 # and the espeak pitch settings that give them a median F0 of about 95–125 Hz and
@@ -101,8 +112,19 @@ works on real callers.
   `speaker`, `split` (by speaker: train / dev / test), `transcript`,
   `annotator_a` / `annotator_b` / `annotator_c` (simulated annotators, who
   disagree more on ambiguous clips), `intensity` (drawn arousal, 0–1; low
-  values of angry / panic and high values of calm are the ambiguous clips).
+  values of angry / panic and high values of calm are the ambiguous clips),
+  `words_decide` (1 where the words decide the class, see below).
 - `audio/<speaker>/<speaker>_<nnn>.wav`: 16 kHz mono 16-bit PCM.
+
+## Clips the words decide (a simulation)
+
+About {words_share:.0%} of the angry and panic clips ({n_words} clips here, `words_decide`
+= 1) are said in a flat, mixed voice that sounds nearly calm and like neither
+aroused class, while the caller's words decide the class: "Cứu với, cháy rồi!"
+(panic), "Tôi muốn khiếu nại, …" (angry). The simulated annotators listen to the
+words and follow them, as people do; an acoustic model hears only the voice. This
+is the case vietser routes to a reasoner that reads the transcript. It is a
+simulation: real calls mix the two far less neatly.
 """
 
 
@@ -139,6 +161,7 @@ class _ClipPlan:
     label: str
     intensity: float
     transcript: str
+    words_decide: bool
     annotations: tuple[str, ...]
     expression: Expression
     channel: Channel
@@ -195,7 +218,7 @@ def make_demo_corpus(
     clips = [clip for speaker_clips in plans for clip in speaker_clips]
     manifest_path = out_dir / "manifest.csv"
     _write_manifest(manifest_path, clips)
-    (out_dir / "README.md").write_text(_readme(speakers, clips_per_speaker, seed), encoding="utf-8")
+    (out_dir / "README.md").write_text(_readme(speakers, clips, clips_per_speaker, seed), encoding="utf-8")
     return DemoCorpus(
         out_dir=out_dir,
         manifest_path=manifest_path,
@@ -205,9 +228,11 @@ def make_demo_corpus(
     )
 
 
-def _readme(speakers: list[_Speaker], clips_per_speaker: int, seed: int) -> str:
+def _readme(speakers: list[_Speaker], clips: list[_ClipPlan], clips_per_speaker: int, seed: int) -> str:
     splits = [speaker.split for speaker in speakers]
     return _README.format(
+        words_share=WORDS_DECIDE_SHARE,
+        n_words=sum(clip.words_decide for clip in clips),
         n_clips=len(speakers) * clips_per_speaker,
         n_speakers=len(speakers),
         clips_per_speaker=clips_per_speaker,
@@ -257,17 +282,23 @@ def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) ->
     labels = [CLASSES[j % len(CLASSES)] for j in rng.permutation(clips_per_speaker)]
     plans = []
     for j, label in enumerate(labels):
-        intensity = _draw_intensity(label, rng)
-        blend = _draw_blend(label, rng)
+        intensity, blend = _draw_intensity(label, rng), _draw_blend(label, rng)
+        transcript = _draw_sentence(label, rng)
+        # annotator_c is the least careful of the three
+        annotations = tuple(_annotate(label, intensity, blend, c, rng) for c in (0.9, 1.0, 1.2))
+        # Drawn from a stream of their own, so that every other clip stays as it was without them.
+        words = _words_that_decide(label, np.random.default_rng([seed, 4, k, j]))
+        if words is not None:
+            intensity, blend, transcript, annotations = words
         plans.append(
             _ClipPlan(
                 speaker=speaker,
                 path=f"audio/{speaker.id}/{speaker.id}_{j + 1:03d}.wav",
                 label=label,
                 intensity=intensity,
-                transcript=_draw_sentence(label, rng),
-                # annotator_c is the least careful of the three
-                annotations=tuple(_annotate(label, intensity, blend, c, rng) for c in (0.9, 1.0, 1.2)),
+                transcript=transcript,
+                words_decide=words is not None,
+                annotations=annotations,
                 expression=_draw_expression(label, intensity, blend, speaker, rng),
                 channel=_draw_channel(speaker, rng),
                 seed=(seed, 3, k, j),
@@ -333,6 +364,18 @@ def _annotate(label: str, intensity: float, blend: float, carelessness: float, r
     return "calm" if rng.random() * (arousal + rival) < arousal else _RIVAL[label]
 
 
+def _words_that_decide(
+    label: str, rng: np.random.Generator
+) -> tuple[float, float, str, tuple[str, ...]] | None:
+    """For a share of angry and panic clips: a flat, mixed voice (intensity, blend), a sentence that says the
+    class, and annotators who follow the words (now and then the voice: calm); None for the others."""
+    if label not in WORDS_THAT_DECIDE or rng.random() >= WORDS_DECIDE_SHARE:
+        return None
+    intensity, blend = round(float(rng.uniform(0.05, 0.3)), 3), float(rng.uniform(0.3, 0.5))
+    annotations = tuple(label if rng.random() >= 0.06 else "calm" for _ in ANNOTATORS)
+    return intensity, blend, str(rng.choice(WORDS_THAT_DECIDE[label])), annotations
+
+
 def _write_manifest(path: Path, clips: list[_ClipPlan]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -340,7 +383,7 @@ def _write_manifest(path: Path, clips: list[_ClipPlan]) -> None:
         for clip in clips:
             writer.writerow(
                 [clip.path, clip.label, clip.speaker.id, clip.speaker.split, clip.transcript,
-                 *clip.annotations, f"{clip.intensity:.3f}"]
+                 *clip.annotations, f"{clip.intensity:.3f}", int(clip.words_decide)]
             )
 
 

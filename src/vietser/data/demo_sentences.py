@@ -52,3 +52,21 @@ SENTENCES: dict[str, tuple[str, ...]] = {
         "Chuyện này xảy ra khoảng mười phút trước.",
     ),
 }
+
+# What a caller says when the words, not the voice, decide the class: a cry for help or a
+# report of a fire (panic), a complaint (angry). Said in a flat voice, only an annotator who
+# listens to the words hears the emotion; the default rulebook's transcript rules name them.
+WORDS_THAT_DECIDE: dict[str, tuple[str, ...]] = {
+    "panic": (
+        "Cứu với, cháy rồi!",
+        "Cháy rồi, cứu tôi với!",
+        "Cứu với, có người bị đuối nước!",
+        "Cứu tôi với, tôi bị kẹt trong thang máy!",
+    ),
+    "angry": (
+        "Tôi muốn khiếu nại, các anh làm ăn kiểu gì vậy?",
+        "Tôi khiếu nại lần thứ ba rồi đấy!",
+        "Làm ăn kiểu gì mà giao hàng hỏng hết thế này?",
+        "Gọi người quản lý ra đây, tôi hủy hợp đồng!",
+    ),
+}
