@@ -5,7 +5,7 @@ Usage::
     python -m benchmarks.latency [--clips 60] [--workdir DIR]
 
 Trains a run on the demo corpus (once, in ``--workdir``), then decides
-3-second clips one file at a time through :class:`vietser.predict.Predictor`
+3-second clips one file at a time through :class:`vietser.run.predict.Predictor`
 (load, resample, the run's feature sets, normalisation against the training
 corpus, probabilities, evidence, routing; the rule engine for delegated clips)
 with the feature cache disabled, and prints p50/p95/max milliseconds per clip.
