@@ -296,9 +296,11 @@ def threshold_moves(
 
 
 def induced_rules(dev: DevSet, rulebook: Rulebook) -> tuple[list[RuleEdit], str | None]:
-    """Rules induced from the dev clips' z-scores whose ids are not in the rulebook yet."""
+    """Rules induced from the dev clips' z-scores (and transcripts) whose ids are not in the rulebook yet."""
     frame = pd.DataFrame(dev.z_matrix(), columns=[Z_PREFIX + f for f in dev.z_features])
     frame["label"] = list(dev.labels)
+    if dev.transcripts is not None:
+        frame["transcript"] = list(dev.transcripts)
     try:
         induced = induce_rules(frame).rulebook
     except ManifestError as exc:
