@@ -15,12 +15,12 @@ from vietser.acoustic.train import feature_matrix, train_data_hash
 from vietser.errors import ConfigError
 from vietser.evaluate import compute_metrics
 from vietser.run.evaluate import evaluate_run
-from vietser.run.systems import PIPELINE
+from vietser.run.systems import PIPELINE, sample_positions
 from vietser.run.train import train_run
 from vietser.features.extract import read_features, write_features
 from vietser.llm.client import LLMConfig
 from vietser.testing.scripted_server import ScriptedOpenAIServer, http_error
-from vietser.routing import TargetRisk, load_router
+from vietser.routing import BestAccuracy, DelegationBudget, TargetRisk, load_router
 from vietser.run.dir import DECISIONS_FILE, FEATURES_FILE, read_decisions
 
 
@@ -134,3 +134,53 @@ def test_a_run_on_two_corpora_scores_each_corpus(small_demo_features: pd.DataFra
         expected = compute_metrics([d.true_label for d in group], [d.label for d in group]).macro_f1
         assert result.summary["per_corpus"][name] == pytest.approx(expected)
     assert "Macro-F1 per corpus: one" in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def _llm_evaluation(run_dir: Path, **settings: object) -> tuple[object, int]:
+    with ScriptedOpenAIServer() as server:
+        config = LLMConfig(base_url=server.base_url, model="scripted-model", timeout_s=5, use_cache=False, **settings)
+        return evaluate_run(run_dir, llm=config), server.request_count
+
+
+def _delegated_or_sampled(decisions: list, size: int, seed: int) -> int:
+    delegated = {i for i, d in enumerate(decisions) if d.route.value == "delegated"}
+    return len(delegated | set(sample_positions(len(decisions), size, seed) or range(len(decisions))))
+
+
+def test_sampled_llm_baseline_sends_only_the_sample_and_the_delegated_clips(
+    small_demo_features: pd.DataFrame, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    train_run(small_demo_features, small_run_config(routing=DelegationBudget(max_delegation=0.25)), run_dir)
+    result, requests = _llm_evaluation(run_dir, baseline_clips=3)
+
+    seed = small_run_config().seed
+    dev = [d for d in result.decisions if d.split == "dev"]
+    test = result.systems[PIPELINE]
+    assert requests == _delegated_or_sampled(dev, 3, seed) + _delegated_or_sampled(test, 3, seed)
+    assert requests < len(result.decisions)
+    name = f"LLM only (sampled, n=3 of {len(test)})"
+    assert len(result.systems[name]) == 3 and name in result.summary["test"]
+    assert "LLM only" not in result.summary["test"]
+    assert f"oracle routing (sampled, n=3 of {len(test)})" in result.summary["test"]
+    assert name in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_llm_baseline_zero_skips_the_llm_only_baseline(small_demo_features: pd.DataFrame, tmp_path: Path) -> None:
+    run_dir = _llm_run(small_demo_features, tmp_path)
+    result, requests = _llm_evaluation(run_dir, baseline_clips=0)
+
+    delegated = [d for d in result.decisions if d.route.value == "delegated"]
+    assert requests == len(delegated) > 0
+    assert not any(name.startswith(("LLM only", "oracle routing")) for name in result.summary["test"])
+    assert {d.reasoner for d in delegated} == {"llm"}
+
+
+def test_llm_baseline_zero_with_a_policy_that_needs_the_llm_accuracy_says_what_to_do(
+    small_demo_features: pd.DataFrame, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    train_run(small_demo_features, small_run_config(routing=BestAccuracy()), run_dir)
+
+    with pytest.raises(ConfigError, match="--llm-baseline N with N > 0"):
+        _llm_evaluation(run_dir, baseline_clips=0)

@@ -141,7 +141,7 @@ def decide(
     reasoner: Reasoner,
 ) -> list[Decision]:
     """Confident clips keep the acoustic decision; only delegated clips go to the reasoner (in one batch)."""
-    delegated = [i for i, route in enumerate(routes) if route == Route.DELEGATED]
+    delegated = delegated_positions(routes)
     results = (
         reasoner.reason(reasoning_requests(frame.iloc[delegated], probabilities[delegated], [evidence[i] for i in delegated]))
         if delegated
@@ -184,6 +184,16 @@ class SplitView:
     @property
     def labels(self) -> np.ndarray:
         return self.frame["label"].astype(str).to_numpy()
+
+    def take(self, positions: Sequence[int]) -> SplitView:
+        """The rows at ``positions``, in that order."""
+        chosen = list(positions)
+        return SplitView(
+            self.frame.iloc[chosen].reset_index(drop=True),
+            self.probabilities[chosen],
+            [self.evidence[i] for i in chosen],
+            self.confidence[chosen],
+        )
 
 
 def split_view(
@@ -232,8 +242,22 @@ def reason_every_clip(view: SplitView, reasoner: Reasoner) -> list[ReasoningResu
     return reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence))
 
 
-def routed(view: SplitView, routes: Sequence[Route], results: Sequence[ReasoningResult]) -> list[Decision]:
-    """Pipeline decisions from the reasoner's answers for every clip: used on the delegated clips only."""
+def reason_at(view: SplitView, reasoner: Reasoner, positions: Sequence[int]) -> dict[int, ReasoningResult]:
+    """The reasoner's answers (one batch) for the clips at ``positions``, by position."""
+    if not positions:
+        return {}
+    return dict(zip(positions, reason_every_clip(view.take(positions), reasoner)))
+
+
+def delegated_positions(routes: Sequence[Route]) -> list[int]:
+    return [i for i, route in enumerate(routes) if route == Route.DELEGATED]
+
+
+def routed(
+    view: SplitView, routes: Sequence[Route], results: Sequence[ReasoningResult] | Mapping[int, ReasoningResult]
+) -> list[Decision]:
+    """Pipeline decisions from the reasoner's answers (for every clip, or by position for at least the
+    delegated ones): used on the delegated clips only."""
     delegated = {i: results[i] for i, route in enumerate(routes) if route == Route.DELEGATED}
     return decide_with(view.frame, view.probabilities, view.evidence, view.confidence, routes, delegated)
 

@@ -66,6 +66,17 @@ LLMRevisionOption = Annotated[
     ),
 ]
 
+LLMBaselineOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--llm-baseline",
+        envvar="VIETSER_LLM_BASELINE",
+        help="Score the LLM-only baseline on a seeded sample of N test clips (and estimate the router's LLM "
+        "accuracy on N dev clips), so a CPU server finishes; 0 skips the baseline (default: every clip).",
+        min=0,
+    ),
+]
+
 
 @dataclass(frozen=True)
 class LLMOptions:
@@ -81,6 +92,7 @@ class LLMOptions:
     max_tokens: int | None = None
     structured_output: str | None = None
     model_revision: str | None = None
+    baseline_clips: int | None = None
 
     def overrides(self, base_url: str | None = None, model: str | None = None) -> LLMOverrides:
         """The settings these options give (``base_url``/``model`` replace the options' own)."""
@@ -96,6 +108,7 @@ class LLMOptions:
                 concurrency=self.concurrency,
                 max_tokens=self.max_tokens,
                 structured_output=self.structured_output,  # type: ignore[arg-type]
+                baseline_clips=self.baseline_clips,
             )
         except ValueError as exc:
             raise ConfigError(f"invalid LLM option: {exc}") from exc

@@ -33,6 +33,7 @@ from vietser.cli.calls_command import (
 )
 from vietser.cli.llm_options import (
     LLMBackendOption,
+    LLMBaselineOption,
     LLMConcurrencyOption,
     LLMGGUFOption,
     LLMMaxTokensOption,
@@ -247,6 +248,7 @@ def evaluate(
     llm_max_tokens: LLMMaxTokensOption = None,
     llm_structured_output: LLMStructuredOutputOption = None,
     llm_revision: LLMRevisionOption = None,
+    llm_baseline: LLMBaselineOption = None,
     on: Annotated[
         Optional[Path],
         typer.Option(
@@ -267,7 +269,7 @@ def evaluate(
         templates = prompt_templates(llm_system_template, llm_prompt_template)
         options = LLMOptions(
             llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
-            llm_structured_output, llm_revision,
+            llm_structured_output, llm_revision, llm_baseline,
         )
         with llm_session(options) as settings:
             if on is None:
@@ -327,6 +329,7 @@ def run(
     llm_max_tokens: LLMMaxTokensOption = None,
     llm_structured_output: LLMStructuredOutputOption = None,
     llm_revision: LLMRevisionOption = None,
+    llm_baseline: LLMBaselineOption = None,
 ) -> None:
     """The whole pipeline: features (cached) → train → route → reason → decisions.jsonl + report.
 
@@ -341,7 +344,7 @@ def run(
         templates = prompt_templates(llm_system_template, llm_prompt_template, config.llm)
         options = LLMOptions(
             llm_base_url, llm_model, llm, llm_gguf, llm_timeout, llm_concurrency, llm_retries, llm_max_tokens,
-            llm_structured_output, llm_revision,
+            llm_structured_output, llm_revision, llm_baseline,
         )
         with llm_session(options) as settings:
             _evaluate(output, settings, templates)

@@ -76,6 +76,12 @@ class LLMConfig(BaseModel):
         default="json_schema", description="the first form tried; a 400/422 on it moves to the next, once per run"
     )
     seed: int | None = None
+    baseline_clips: int | None = Field(
+        default=None,
+        ge=0,
+        description="evaluate: the LLM-only baseline is scored on a seeded sample of this many test clips and "
+        "the router's LLM accuracy estimated on as many dev clips (0: no LLM-only baseline); unset: every clip",
+    )
     use_cache: bool = True
     cache_path: Path | None = Field(default=None, description="SQLite call log; default under VIETSER_CACHE_DIR")
     prompt_template: Path | None = Field(default=None, description="Jinja2 file replacing the user prompt")
@@ -141,6 +147,7 @@ class LLMOverrides(BaseModel):
     concurrency: int | None = None
     max_tokens: int | None = None
     structured_output: StructuredOutput | None = None
+    baseline_clips: int | None = None
 
     def given(self) -> dict[str, Any]:
         """The settings given, by LLMConfig field name."""

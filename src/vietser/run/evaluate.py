@@ -5,6 +5,7 @@ The test split is read only here, for the final decisions and the report.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +24,13 @@ from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 from vietser.labels import annotator_columns
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
 from vietser.llm.reasoner import LLMReasoner
-from vietser.pipeline import SplitView, make_reasoner, out_of_domain, reason_every_clip, routed, split_view
+from vietser.errors import ConfigError
+from vietser.pipeline import SplitView, delegated_positions, make_reasoner, out_of_domain, reason_at, routed, split_view
 from vietser.reasoning import Reasoner, ReasoningResult
 from vietser.refine.report import refinement_section
-from vietser.routing import Router, choose_threshold
+from vietser.routing import BestAccuracy, Router, choose_threshold
 from vietser.run.dir import FEATURES_FILE, PROFILES_FILE, ROUTER_FILE, RULEBOOK_FILE, RunDir
-from vietser.run.systems import PIPELINE, before_refinement, compare_systems, macro_f1, system_summary
+from vietser.run.systems import PIPELINE, before_refinement, compare_systems, macro_f1, sample_positions, system_summary
 
 
 @dataclass
@@ -65,13 +67,18 @@ def evaluate_run(
         final_model, final_profiles = (final.read_model(), final.read_profiles()) if final != run else (model, profiles)
         test = split_view(final_model, final_profiles, features[features["split"] == "test"], config)
 
-        dev_results = reason_every_clip(dev, reasoner)
-        router = choose_router(dev, dev_results, config)
+        sample_size = config.llm.baseline_clips if config.llm is not None else None
+        dev_sample = sample_positions(len(dev.frame), sample_size, config.seed)
+        dev_answers = reason_at(dev, reasoner, range(len(dev.frame)) if dev_sample is None else dev_sample)
+        router = choose_router(dev, dev_answers, config)
         run.write_router(router)
         update_checksums(run_dir, [ROUTER_FILE])
-        dev_decisions = routed(dev, router.route(dev.probabilities, out_of_domain(dev.frame)), dev_results)
+        dev_routes = router.route(dev.probabilities, out_of_domain(dev.frame))
+        dev_answers |= reason_at(dev, reasoner, [i for i in delegated_positions(dev_routes) if i not in dev_answers])
+        dev_decisions = routed(dev, dev_routes, dev_answers)
         test_routes = router.route(test.probabilities, out_of_domain(test.frame))
-        systems = compare_systems(test, test_routes, reasoner, rulebook)
+        test_sample = sample_positions(len(test.frame), sample_size, config.seed)
+        systems = compare_systems(test, test_routes, reasoner, rulebook, test_sample)
         extra_sections = []
         refinement = run.read_refinement()
         if refinement is not None:
@@ -92,9 +99,23 @@ def evaluate_run(
     return EvaluationResult(decisions, systems, router, report, summary)
 
 
-def choose_router(dev: SplitView, dev_results: list[ReasoningResult], config: RunConfig) -> Router:
-    """The routing threshold of the run's policy, chosen on dev with how often the reasoner is right there."""
-    reasoner_correct = np.array([r.label for r in dev_results]) == dev.labels
+def choose_router(dev: SplitView, dev_answers: Mapping[int, ReasoningResult], config: RunConfig) -> Router:
+    """The routing threshold of the run's policy, chosen on dev with how often the reasoner is right there:
+    per clip when it answered every dev clip, else its accuracy on the clips it answered (a sample).
+
+    Raises:
+        ConfigError: the policy needs the reasoner's accuracy and it answered no dev clip (``baseline_clips = 0``).
+    """
+    positions = sorted(dev_answers)
+    correct = np.array([dev_answers[i].label for i in positions]) == dev.labels[positions]
+    reasoner_correct: np.ndarray | float | None = correct if len(positions) == len(dev.frame) else None
+    if reasoner_correct is None and positions:
+        reasoner_correct = float(correct.mean())
+    if reasoner_correct is None and isinstance(config.routing, BestAccuracy):
+        raise ConfigError(
+            "the best_accuracy routing policy needs the LLM's accuracy on dev clips, and --llm-baseline 0 "
+            "(llm.baseline_clips = 0) sends none; give --llm-baseline N with N > 0, or another routing policy"
+        )
     return choose_threshold(
         dev.probabilities,
         dev.labels,
