@@ -12,7 +12,8 @@ from rich.table import Table
 
 from vietser.cli.console import console, progress_bar, step, user_errors
 from vietser.cli.data_commands import print_extraction_summary
-from vietser.cli.options import LLMBaseURLOption, LLMModelOption, llm_config
+from vietser.cli.llm_options import LLMOptions
+from vietser.cli.options import LLMBaseURLOption, LLMModelOption
 from vietser.cli.refine_commands import print_rounds
 from vietser.cli.run_commands import print_systems
 
@@ -70,7 +71,7 @@ def demo(
             f"3. acoustic model: {trained.config.model.value} on {views}, "
             f"speaker-CV macro-F1 {trained.cv_.macro_f1_mean:.3f}"
         )
-        llm = llm_config(llm_base_url, llm_model)
+        llm = LLMOptions(llm_base_url, llm_model).overrides()
         with step("routing on dev, reasoning, evaluation"):
             evaluate_run(run_dir, llm=llm)
         console.print("4. routing threshold chosen on dev; rule refinement on dev (test untouched):")

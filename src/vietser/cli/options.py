@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from pydantic import ValidationError
-
-from vietser.errors import ConfigError
 
 if TYPE_CHECKING:  # the LLM client loads the openai SDK; only commands that reason need it
     from vietser.llm.client import LLMConfig, PromptTemplates
@@ -64,20 +61,6 @@ def feature_set_list(value: str | None) -> list[str] | None:
     if value.strip().lower() == "none":
         return []
     return [name.strip() for name in value.split(",") if name.strip()]
-
-
-def llm_config(base_url: str | None, model: str | None) -> LLMConfig | None:
-    """LLM settings from the options (or their environment variables); None when no endpoint is set."""
-    if not base_url:
-        return None
-    if not model:
-        raise ConfigError(f"--llm-base-url {base_url} needs --llm-model (or VIETSER_LLM_MODEL): the model name it serves")
-    from vietser.llm.client import LLMConfig
-
-    try:
-        return LLMConfig(base_url=base_url, model=model)
-    except ValidationError as exc:
-        raise ConfigError(f"invalid LLM settings: {exc}") from exc
 
 
 def prompt_templates(

@@ -9,12 +9,12 @@ import typer
 from rich.table import Table
 
 from vietser.cli.console import console, step, user_errors
+from vietser.cli.llm_options import LLMOptions
 from vietser.cli.options import (
     LLMBaseURLOption,
     LLMModelOption,
     LLMPromptTemplateOption,
     LLMSystemTemplateOption,
-    llm_config,
     prompt_templates,
 )
 from vietser.cli.rules_commands import rules_app
@@ -65,7 +65,7 @@ def refine(
     from vietser.run.refine import refine_run
 
     with user_errors():
-        llm = llm_config(llm_base_url, llm_model)
+        llm = LLMOptions(llm_base_url, llm_model).overrides()
         with step(f"refinement: up to {rounds} rounds of rule edits scored on dev"):
             result = refine_run(run_dir, rounds, llm=llm, edits_file=edits)
         print_rounds(result)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vietser.config import read_reasoning_config
 from vietser.integrity import DECIDING_FILES, update_checksums, verify_checksums
-from vietser.llm.client import LLMConfig
+from vietser.llm.client import LLMConfig, LLMOverrides
 from vietser.refine import (
     ErrorAnalysis,
     LLMProposer,
@@ -49,11 +50,12 @@ def refine_run(
     run_dir: Path,
     rounds: int = 3,
     *,
-    llm: LLMConfig | None = None,
+    llm: LLMConfig | LLMOverrides | None = None,
     edits_file: Path | None = None,
 ) -> RefinementResult:
     """Refine the run's rulebook on dev; every version goes to rulebooks/, the result becomes rulebook.yaml.
 
+    ``llm`` replaces (an LLMConfig) or amends (LLMOverrides) the run's LLM settings, as in evaluate.
     Proposers: the automatic search always; the LLM when configured; a person's
     edits from ``edits_file`` and from the review app's rule proposals when present.
 
@@ -63,10 +65,10 @@ def refine_run(
     """
     verify_checksums(run_dir, DECIDING_FILES)
     run = RunDir(run_dir)
-    config = run.read_config()
+    config = read_reasoning_config(run_dir, llm)
     proposers: list = [SearchProposer()]
-    if llm is not None:
-        proposers.append(LLMProposer(llm))
+    if config.llm is not None:
+        proposers.append(LLMProposer(config.llm))
     if edits_file is not None:
         proposers.append(PersonProposer.from_file(edits_file))
     if run.path(REVIEWS_FILE).is_file():
