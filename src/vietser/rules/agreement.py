@@ -19,10 +19,8 @@ import pandas as pd
 
 from vietser.errors import ManifestError
 from vietser.features.catalog import Z_PREFIX
-from vietser.labels import CLASSES
+from vietser.labels import CLASSES, annotator_columns
 from vietser.rules.rulebook import feature_info
-
-ANNOTATOR_PREFIX = "annotator_"
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def majority_labels(
     every ``annotator_*`` column; with none, every clip takes ``label_col``.
     """
     if annotator_cols is None:
-        annotator_cols = [c for c in frame.columns if str(c).startswith(ANNOTATOR_PREFIX)]
+        annotator_cols = annotator_columns(frame)
     require_columns(frame, annotator_cols)
     if not annotator_cols and label_col not in frame.columns:
         raise ManifestError(
