@@ -22,7 +22,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from scipy.stats import beta
 
 from vietser.decision import Route
 from vietser.errors import ConfigError, ModelError
@@ -352,6 +351,8 @@ def _select(
         if accuracy is not None:
             return int(np.lexsort((-coverage, -accuracy, ~feasible))[0])
         return int(np.lexsort((risk, coverage, ~feasible))[0])
+    from scipy.stats import beta  # a second of imports that only a risk target needs
+
     kept = masks.sum(axis=1)
     errors = (masks & ~correct).sum(axis=1)
     upper = np.where(kept > 0, beta.ppf(policy.confidence, errors + 1, np.maximum(kept - errors, 1)), 0.0)

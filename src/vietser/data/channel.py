@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import soxr
-from scipy import signal
 
 from vietser.data.audio import file_sha256, load_audio
 from vietser.errors import AudioError
@@ -60,6 +59,8 @@ class ChannelOutput:
 
 def bandpass(samples: np.ndarray, sample_rate: int, low_hz: float, high_hz: float) -> np.ndarray:
     """Zero-phase 4th-order Butterworth band-pass."""
+    from scipy import signal  # 1 s of imports that predict and the CLI's config loading do not need
+
     high_hz = min(high_hz, 0.45 * sample_rate)
     sos = signal.butter(4, [low_hz, high_hz], btype="bandpass", fs=sample_rate, output="sos")
     return signal.sosfiltfilt(sos, samples).astype(np.float32)
