@@ -57,15 +57,17 @@ def probability_dict(probabilities: np.ndarray) -> dict[str, float]:
 
 
 def reasoning_requests(
-    frame: pd.DataFrame, probabilities: np.ndarray, evidence: Sequence[ClipEvidence]
+    frame: pd.DataFrame, probabilities: np.ndarray, evidence: Sequence[ClipEvidence], delegated: bool = True
 ) -> list[ReasoningRequest]:
-    """One request per row: its evidence, acoustic probabilities and transcript (if any)."""
+    """One request per row: its evidence, acoustic probabilities and transcript (if any); ``delegated``
+    says whether the router sent the rows (False: a baseline asks about them)."""
     return [
         ReasoningRequest(
             evidence=clip_evidence,
             probabilities=probability_dict(probabilities[i]),
             transcript=_optional(row, "transcript"),
             out_of_domain=_beyond_limit(_ood_score(row)),
+            delegated=delegated,
         )
         for i, ((_, row), clip_evidence) in enumerate(zip(frame.iterrows(), evidence))
     ]
@@ -238,15 +240,19 @@ def make_reasoner(config: RunConfig, rulebook: Rulebook) -> Reasoner:
     return RuleEngine(rulebook, prior_weight=config.rule_prior_weight)
 
 
-def reason_every_clip(view: SplitView, reasoner: Reasoner) -> list[ReasoningResult]:
-    return reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence))
+def reason_every_clip(view: SplitView, reasoner: Reasoner, delegated: bool = False) -> list[ReasoningResult]:
+    """The reasoner's answers for every clip of ``view``, asked as a baseline unless ``delegated``."""
+    return reasoner.reason(reasoning_requests(view.frame, view.probabilities, view.evidence, delegated))
 
 
-def reason_at(view: SplitView, reasoner: Reasoner, positions: Sequence[int]) -> dict[int, ReasoningResult]:
-    """The reasoner's answers (one batch) for the clips at ``positions``, by position."""
+def reason_at(
+    view: SplitView, reasoner: Reasoner, positions: Sequence[int], *, delegated: bool = False
+) -> dict[int, ReasoningResult]:
+    """The reasoner's answers (one batch) for the clips at ``positions``, by position; asked as delegated
+    clips (the acoustic model was unsure) or, by default, as a baseline."""
     if not positions:
         return {}
-    return dict(zip(positions, reason_every_clip(view.take(positions), reasoner)))
+    return dict(zip(positions, reason_every_clip(view.take(positions), reasoner, delegated)))
 
 
 def delegated_positions(routes: Sequence[Route]) -> list[int]:

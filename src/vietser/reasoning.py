@@ -18,6 +18,11 @@ class ReasoningRequest(BaseModel):
     probabilities: dict[str, float]
     transcript: str | None = None
     out_of_domain: bool = Field(default=False, description="the clip lies outside the acoustic training data")
+    delegated: bool = Field(
+        default=True,
+        description="the router sent the clip because the acoustic model was unsure of it; False when a baseline "
+        "asks about every clip (or a sample)",
+    )
 
 
 class ReasoningResult(BaseModel):

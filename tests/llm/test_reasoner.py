@@ -405,8 +405,9 @@ def test_the_model_cites_short_ids_and_the_decision_names_the_rules(
     reasoner = make_reasoner(server)
     [result] = reasoner.reason([make_request()])
     assert result.rules_used == ["panic-fast", "angry-loud"]
+    # Only R1 holds on this clip (R2, one condition, is no near miss): the schema lets the model cite only it.
     enum = server.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["rules_used"]["items"]["enum"]
-    assert enum == ["R1", "R2"]
+    assert enum == ["R1"]
     [replayed] = reasoner.reason([make_request()])
     assert replayed.cached and replayed.rules_used == ["panic-fast", "angry-loud"]
 
@@ -430,3 +431,50 @@ def test_the_prompt_says_which_phrase_lists_the_transcript_mentions(
     assert "- `R1` holds: supports panic" in heard
     assert 'it mentions (checked exactly, with and without diacritics, not after a negation): transcript mentions "cứu với" or "cháy" (panic)' in heard
     assert "- no rule holds" in negated and "it mentions" not in negated
+
+
+def _rules_used_schema(server: ScriptedOpenAIServer, index: int) -> dict:
+    return server.requests[index]["response_format"]["json_schema"]["schema"]["properties"]["rules_used"]
+
+
+def test_the_schema_lets_a_clip_cite_only_its_holding_and_nearly_holding_rules(
+    scripted_server: ServerFactory, make_config: Callable[..., LLMConfig], make_request: RequestFactory
+) -> None:
+    from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook
+
+    def rule(rule_id: str, *features: str) -> Rule:
+        return Rule(
+            id=rule_id,
+            when=[Condition(feature=feature, op=">", value=1.0) for feature in features],
+            supports="panic",
+            weight=1.0,
+            priority=0,
+            rationale=Rationale(en="fast", vi="nhanh"),
+            provenance="guideline",
+        )
+
+    rules = [
+        rule("fast", "prosody.speech_rate"),
+        rule("fast-loud", "prosody.speech_rate", "prosody.intensity_mean_db"),
+        rule("loud", "prosody.intensity_mean_db"),
+    ]
+    server = scripted_server()
+    with LLMReasoner(make_config(server), Rulebook(name="n", version=1, rules=rules)) as reasoner:
+        reasoner.reason([make_request(rate_z=2.0), make_request(rate_z=0.0)])
+
+    assert _rules_used_schema(server, 0)["items"]["enum"] == ["R1", "R2"]  # R1 holds, R2 a near miss
+    assert _rules_used_schema(server, 1)["maxItems"] == 0  # nothing holds or nearly holds
+
+
+def test_only_a_delegated_clip_is_said_to_be_sent_because_the_model_was_unsure(
+    scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
+) -> None:
+    reasoner = make_reasoner(scripted_server())
+    framing = "sent to you because the acoustic model was unsure"
+    delegated = reasoner.messages(make_request())
+    baseline = reasoner.messages(make_request().model_copy(update={"delegated": False}))
+
+    assert framing in delegated[1]["content"]
+    assert framing not in baseline[1]["content"]
+    assert framing not in delegated[0]["content"]  # the shared system prompt stays one prefix for every clip
+    assert delegated[0] == baseline[0]

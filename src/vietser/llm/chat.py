@@ -81,12 +81,16 @@ class LoggedChat:
         """The structured-output form in use (it moves on when the server rejects one)."""
         return self.client.structured_output
 
-    def ask(self, messages: list[dict[str, str]], check: Check[T]) -> Turn[T]:
-        """The logged answer to ``messages`` when one passes ``check``, else a live call, checked and logged."""
-        replayed = self._replay(messages, check)
+    def ask(
+        self, messages: list[dict[str, str]], check: Check[T], response_schema: dict[str, Any] | None = None
+    ) -> Turn[T]:
+        """The logged answer to ``messages`` when one passes ``check``, else a live call, checked and logged;
+        ``response_schema`` replaces the chat's answer schema for this question (e.g. narrowed to one clip)."""
+        schema = self._schema if response_schema is None else response_schema
+        replayed = self._replay(messages, check, schema)
         if replayed is not None:
             return replayed
-        reply = self.client.complete(messages, self._schema, self._schema_name)
+        reply = self.client.complete(messages, schema, self._schema_name)
         checked = check(reply.content, reply.refusal, reply.finish_reason)
         if reply.error is not None:
             checked = Checked(checked.value, reply.error)
@@ -117,10 +121,10 @@ class LoggedChat:
     def _key_params(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "served_model": self.client.served_model()}
 
-    def _replay(self, messages: list[dict[str, str]], check: Check[T]) -> Turn[T] | None:
+    def _replay(self, messages: list[dict[str, str]], check: Check[T], schema: dict[str, Any]) -> Turn[T] | None:
         if self.cache is None:
             return None
-        params = self.client.request_params(self._schema, self._schema_name)
+        params = self.client.request_params(schema, self._schema_name)
         hit = self.cache.get(cache_key(messages, self._key_params(params)))
         if hit is None:
             return None

@@ -198,6 +198,11 @@ class PromptBuilder:
 
     def messages(self, request: ReasoningRequest) -> list[dict[str, str]]:
         """The chat messages for one request (the clip id is never shown to the model)."""
+        return self.prompt(request)[0]
+
+    def prompt(self, request: ReasoningRequest) -> tuple[list[dict[str, str]], list[str]]:
+        """The chat messages for one request and the (short) ids of the rules it may cite: those that hold
+        on the clip or nearly hold."""
         firing, near_misses = rule_facts(self._rules, request, self.short_ids)
         context = {
             **self._context,
@@ -208,9 +213,11 @@ class PromptBuilder:
             "probabilities": [{"label": c, "p": request.probabilities.get(c, 0.0)} for c in self._classes],
             "transcript": None if request.transcript is None else quote_transcript(request.transcript),
             "heard": heard_phrases(self._rules, request.transcript),
+            "delegated": request.delegated,
         }
         user = _render(self._user, context, self._user_path)
-        return [{"role": "system", "content": self._system_text}, {"role": "user", "content": user}]
+        citable = list(dict.fromkeys(rule["id"] for rule in firing + near_misses))
+        return [{"role": "system", "content": self._system_text}, {"role": "user", "content": user}], citable
 
 
 def _template(env: jinja2.Environment, path: Path | None, packaged: str) -> jinja2.Template:
@@ -362,7 +369,9 @@ class LLMReasoner:
         return Checked(parsed, parsed.failure, logged)
 
     def _reason_one(self, request: ReasoningRequest) -> ReasoningResult:
-        turn = self._chat.ask(self._prompts.messages(request), self._check)
+        messages, citable = self._prompts.prompt(request)
+        schema = answer_json_schema(self.classes, list(self._short_ids), citable)
+        turn = self._chat.ask(messages, self._check, schema)
         parsed, failure = turn.checked.value, turn.checked.failure
         with self._lock:
             self._outcomes.append(_Outcome(failure, len(parsed.dropped_rule_ids), turn))

@@ -67,8 +67,12 @@ class ParsedAnswer:
     dropped_rule_ids: tuple[str, ...] = ()
 
 
-def answer_json_schema(classes: Sequence[str], rule_ids: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema sent as ``response_format``: :class:`LLMAnswer` with enums filled in."""
+def answer_json_schema(
+    classes: Sequence[str], rule_ids: Sequence[str], citable: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The JSON schema sent as ``response_format``: :class:`LLMAnswer` with enums filled in; with
+    ``citable`` (the rules that hold or nearly hold on one clip), ``rules_used`` allows only those, and
+    none when it is empty."""
     schema = LLMAnswer.model_json_schema()
     schema["properties"]["label"]["enum"] = list(classes)
     items = schema["properties"]["rules_used"]["items"]
@@ -76,6 +80,10 @@ def answer_json_schema(classes: Sequence[str], rule_ids: Sequence[str]) -> dict[
         items["enum"] = list(rule_ids)
     else:
         items["maxLength"] = MAX_RULE_ID_CHARS
+    if citable:
+        items["enum"] = list(citable)
+    elif citable is not None:
+        schema["properties"]["rules_used"]["maxItems"] = 0
     return schema
 
 

@@ -34,16 +34,18 @@ def compare_systems(
 ) -> dict[str, list[Decision]]:
     """Acoustic only, rules only, LLM only (when the reasoner is an LLM), pipeline and oracle routing on test.
 
-    The reasoner answers the delegated clips and those of ``sample`` (every clip when ``None``); the systems
-    decided by the reasoner alone (LLM only, oracle routing) are scored on the sample and named after it
-    (:func:`sampled_name`), and left out when it is empty.
+    The reasoner answers the delegated clips, asked as such, for the pipeline, and the clips of ``sample``
+    (every clip when ``None``), asked as a baseline, for the systems decided by the reasoner alone (LLM only,
+    oracle routing): those are scored on the sample and named after it (:func:`sampled_name`), and left out
+    when it is empty.
     """
     positions = list(range(len(test.frame))) if sample is None else list(sample)
-    answers = reason_at(test, reasoner, sorted(set(positions) | set(delegated_positions(routes))))
+    answers = reason_at(test, reasoner, delegated_positions(routes), delegated=True)
+    baseline = reason_at(test, reasoner, positions)
     kept = [Route.CONFIDENT] * len(test.frame)
     systems = {ACOUSTIC_ONLY: decide_with(test.frame, test.probabilities, test.evidence, test.confidence, kept, {})}
     systems["rules only"] = every_clip_to(test, reason_every_clip(test, RuleEngine(rulebook, prior_weight=0.0)))
-    reasoned = every_clip_to(test.take(positions), [answers[i] for i in positions])
+    reasoned = every_clip_to(test.take(positions), [baseline[i] for i in positions])
     if reasoner.name == "llm" and positions:
         systems[sampled_name("LLM only", len(positions), len(test.frame))] = reasoned
     systems[PIPELINE] = routed(test, routes, answers)
