@@ -8,7 +8,7 @@ For every model kind × views × normalisation (each feature set alone, and
 eGeMAPS + prosody fused late with emobase and/or ComParE when the table has
 them), clips are split into
 ``--outer-folds`` folds by speaker (GroupKFold: no speaker is in two folds).
-In each outer fold :func:`vietser.acoustic.train_acoustic` sees only the
+In each outer fold :class:`vietser.acoustic.AcousticModel` sees only the
 training speakers: it chooses hyperparameters with its own speaker-grouped
 inner folds and calibrates there, exactly as in a real run; the held-out
 speakers are then predicted. Pooled over the outer folds the table reports
@@ -43,19 +43,18 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from benchmarks.common import RAVDESS, corpus_features, machine
 from vietser.acoustic import (
     AcousticConfig,
+    AcousticModel,
     FeatureSet,
     ModelKind,
     Normalisation,
     expected_calibration_error,
     feature_columns,
-    predict_proba,
-    train_acoustic,
 )
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
@@ -98,13 +97,9 @@ class Row:
 
 def nested_predictions(frame: pd.DataFrame, config: AcousticConfig, outer_folds: int) -> np.ndarray:
     """Probabilities for every clip from a model that never saw its speaker."""
-    probabilities = np.zeros((len(frame), len(CLASSES)))
     speakers = frame["speaker"].astype(str).to_numpy()
-    for train, test in GroupKFold(n_splits=outer_folds).split(frame, groups=speakers):
-        fold = frame.assign(split=np.where(np.isin(np.arange(len(frame)), train), "train", "test"))
-        model = train_acoustic(fold, config)
-        probabilities[test] = predict_proba(model, fold.iloc[test])
-    return probabilities
+    folds = GroupKFold(n_splits=outer_folds)
+    return cross_val_predict(AcousticModel(config), frame, groups=speakers, cv=folds, method="predict_proba")
 
 
 def evaluate(corpus: str, frame: pd.DataFrame, config: AcousticConfig, outer_folds: int) -> Row:

@@ -51,7 +51,7 @@ import soundfile as sf
 from joblib import Parallel, delayed
 
 from benchmarks.common import BENCH_DIR, RAVDESS, machine
-from vietser.acoustic import AcousticConfig, train_acoustic
+from vietser.acoustic import AcousticConfig, AcousticModel
 from vietser.acoustic.domain import TargetPriors, parse_priors
 from vietser.data.audio import load_audio
 from vietser.data.channel import telephone
@@ -157,7 +157,7 @@ class Fitted:
         rows = pd.concat([with_z(train, self.spread), extra], ignore_index=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.model = train_acoustic(rows.assign(split="train"), system.config)
+            self.model = AcousticModel(system.config).fit(rows)
         if not system.detector:
             self.model.domain_ = None
 

@@ -69,6 +69,11 @@ def make_feature_frame(
 AROUSAL_COLUMNS = [*SPREAD_FEATURES[:4], "egemaps.loudness_sma3_amean", "prosody.speech_rate"]
 
 
+def train_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the train split: what a run fits the acoustic model on."""
+    return frame[frame["split"] == "train"]
+
+
 def arousal_corpus(n_speakers: int = 12, calm: int = 12, aroused: int = 8, seed: int = 0) -> pd.DataFrame:
     """Raw cues that rise with arousal (angry on the first half of the columns, panic on the second),
     each speaker with an offset of their own, then per-speaker z as the feature stage makes it."""

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from tests.acoustic.frames import FrameMaker
+from tests.acoustic.frames import FrameMaker, train_rows
 from vietser.acoustic import (
     AcousticConfig,
+    AcousticModel,
     ModelKind,
     brier_score,
     expected_calibration_error,
     predict_proba,
-    train_acoustic,
 )
 from vietser.acoustic.calibration import class_probabilities, label_indices
 from vietser.acoustic.models import build_pipeline
@@ -57,7 +57,7 @@ def test_class_the_estimator_never_saw_gets_a_zero_column() -> None:
 
 
 def test_out_of_fold_calibration_report_shows_lower_ece_for_an_svm(feature_frame: FrameMaker) -> None:
-    model = train_acoustic(feature_frame(), AcousticConfig(model="svm-linear", calibration="temperature"))
+    model = AcousticModel(AcousticConfig(model="svm-linear", calibration="temperature")).fit(train_rows(feature_frame()))
     report = model.calibration_
 
     assert report is not None
@@ -68,9 +68,8 @@ def test_out_of_fold_calibration_report_shows_lower_ece_for_an_svm(feature_frame
 def test_temperature_scaling_lowers_ece_on_held_out_speakers(feature_frame: FrameMaker) -> None:
     frame = feature_frame(n_speakers=20, clips_per_speaker=30, class_sep=0.8)
     train, held_out = frame[frame["split"] == "train"], frame[frame["split"] != "train"]
-    model = train_acoustic(
-        frame, AcousticConfig(model="svm-linear", calibration="temperature", cv_folds=3, late_fusion=())
-    )
+    model = AcousticModel(AcousticConfig(model="svm-linear", calibration="temperature", cv_folds=3, late_fusion=()))
+    model.fit(train)
     columns = model.feature_columns_
     uncalibrated = build_pipeline(ModelKind.SVM_LINEAR).set_params(**model.cv_.best_params)
     uncalibrated.fit(feature_matrix(train, columns), train["label"].astype(str))

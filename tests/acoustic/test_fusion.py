@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from vietser.acoustic import AcousticConfig, load_model, save_model, train_acoustic
+from tests.acoustic.frames import train_rows
+from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.fusion import LateFusion
 from vietser.labels import CLASSES
 
@@ -48,7 +49,7 @@ def test_fused_views_decide_what_neither_view_can_alone() -> None:
     test = frame[frame["split"] == "test"]
 
     def accuracy(config: AcousticConfig) -> float:
-        return float(np.mean(train_acoustic(frame, config).predict(test) == test["label"].to_numpy()))
+        return float(np.mean(AcousticModel(config).fit(train_rows(frame)).predict(test) == test["label"].to_numpy()))
 
     fused = accuracy(FUSED)
     alone = [
@@ -60,7 +61,7 @@ def test_fused_views_decide_what_neither_view_can_alone() -> None:
 
 
 def test_each_view_is_tuned_on_its_own_columns() -> None:
-    model = train_acoustic(split_information_frame(), FUSED)
+    model = AcousticModel(FUSED).fit(train_rows(split_information_frame()))
 
     fusion = model.estimator_.estimator  # calibrated around the fusion
     assert isinstance(fusion, LateFusion)
@@ -72,7 +73,7 @@ def test_each_view_is_tuned_on_its_own_columns() -> None:
 
 def test_calibrated_fused_model_survives_save_and_load(tmp_path: Path) -> None:
     frame = split_information_frame()
-    model = train_acoustic(frame, AcousticConfig(cv_folds=3, calibration="temperature"))
+    model = AcousticModel(AcousticConfig(cv_folds=3, calibration="temperature")).fit(train_rows(frame))
     save_model(model, tmp_path)
 
     loaded = load_model(tmp_path)
@@ -86,7 +87,7 @@ def test_calibrated_fused_model_survives_save_and_load(tmp_path: Path) -> None:
 def test_margin_models_fuse_too() -> None:
     frame = split_information_frame()
     test = frame[frame["split"] == "test"]
-    model = train_acoustic(frame, fused_with(model="svm-linear"))
+    model = AcousticModel(fused_with(model="svm-linear")).fit(train_rows(frame))
 
     assert np.mean(model.predict(test) == test["label"].to_numpy()) > 0.9
 

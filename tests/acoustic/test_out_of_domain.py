@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
-from vietser.acoustic import AcousticConfig, load_model, save_model, train_acoustic
+from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.priors import parse_priors
 from vietser.decision import ClipEvidence, Route
 from vietser.pipeline import with_priors
@@ -23,8 +23,8 @@ CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=
 
 
 @pytest.fixture(scope="module")
-def trained():  # noqa: ANN201 - TrainedModel
-    return train_acoustic(arousal_corpus(n_speakers=10, seed=3), CONFIG)
+def trained() -> AcousticModel:
+    return AcousticModel(CONFIG).fit(arousal_corpus(n_speakers=10, seed=3))
 
 
 def far_away(frame: pd.DataFrame, shift: float) -> pd.DataFrame:

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.acoustic.frames import FrameMaker, make_feature_frame
-from vietser.acoustic import AcousticConfig, TrainedModel, load_model, predict_proba, save_model, train_acoustic
+from tests.acoustic.frames import FrameMaker, make_feature_frame, train_rows
+from vietser.acoustic import AcousticConfig, AcousticModel, load_model, predict_proba, save_model
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
 
 
 @pytest.fixture(scope="module")
-def trained() -> TrainedModel:
-    return train_acoustic(make_feature_frame(), AcousticConfig(cv_folds=3), corpus_stats={"means": {"x": 1.0}})
+def trained() -> AcousticModel:
+    return AcousticModel(AcousticConfig(cv_folds=3), corpus_stats={"means": {"x": 1.0}}).fit(train_rows(make_feature_frame()))
 
 
 def _retype_nodes(node: object, old: tuple[str, str], new: tuple[str, str]) -> None:
@@ -57,7 +57,7 @@ def test_saved_model_loads_with_identical_probabilities(
 ) -> None:
     frame = feature_frame(n_speakers=6, clips_per_speaker=20)
     config = AcousticConfig(model=kind, calibration=calibration, cv_folds=2, measure_calibration=False)
-    model = train_acoustic(frame, config)
+    model = AcousticModel(config).fit(train_rows(frame))
 
     save_model(model, tmp_path)
     loaded = load_model(tmp_path)
@@ -65,7 +65,7 @@ def test_saved_model_loads_with_identical_probabilities(
     np.testing.assert_array_equal(predict_proba(loaded, frame), predict_proba(model, frame))
 
 
-def test_loaded_model_keeps_its_training_record(trained: TrainedModel, tmp_path: Path) -> None:
+def test_loaded_model_keeps_its_training_record(trained: AcousticModel, tmp_path: Path) -> None:
     save_model(trained, tmp_path)
     loaded = load_model(tmp_path)
 
@@ -73,10 +73,11 @@ def test_loaded_model_keeps_its_training_record(trained: TrainedModel, tmp_path:
     assert loaded.feature_columns_ == trained.feature_columns_
     assert loaded.cv_ == trained.cv_
     assert loaded.calibration_ == trained.calibration_
-    assert loaded.corpus_stats_ == {"means": {"x": 1.0}}
+    assert loaded.corpus_stats == {"means": {"x": 1.0}}
+    assert loaded.get_params() == trained.get_params()
 
 
-def test_sidecar_records_classes_versions_and_hashes(trained: TrainedModel, tmp_path: Path) -> None:
+def test_sidecar_records_classes_versions_and_hashes(trained: AcousticModel, tmp_path: Path) -> None:
     save_model(trained, tmp_path)
     card = json.loads((tmp_path / "model.json").read_text())
 
@@ -86,7 +87,7 @@ def test_sidecar_records_classes_versions_and_hashes(trained: TrainedModel, tmp_
     assert len(card["model_sha256"]) == 64
 
 
-def test_model_file_edited_to_hold_an_unexpected_type_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+def test_model_file_edited_to_hold_an_unexpected_type_is_refused(trained: AcousticModel, tmp_path: Path) -> None:
     model_path = save_model(trained, tmp_path)
     _rewrite_schema(model_path, ("sklearn.impute._base", "SimpleImputer"), ("subprocess", "Popen"))
 
@@ -94,7 +95,7 @@ def test_model_file_edited_to_hold_an_unexpected_type_is_refused(trained: Traine
         load_model(tmp_path)
 
 
-def test_model_file_changed_after_saving_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+def test_model_file_changed_after_saving_is_refused(trained: AcousticModel, tmp_path: Path) -> None:
     model_path = save_model(trained, tmp_path)
     _rewrite_schema(model_path)
 
@@ -102,7 +103,7 @@ def test_model_file_changed_after_saving_is_refused(trained: TrainedModel, tmp_p
         load_model(tmp_path)
 
 
-def test_sidecar_from_another_model_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+def test_sidecar_from_another_model_is_refused(trained: AcousticModel, tmp_path: Path) -> None:
     save_model(trained, tmp_path)
     card = json.loads((tmp_path / "model.json").read_text())
     card["model_sha256"] = "0" * 64
@@ -112,7 +113,7 @@ def test_sidecar_from_another_model_is_refused(trained: TrainedModel, tmp_path: 
         load_model(tmp_path)
 
 
-def test_missing_sidecar_is_reported(trained: TrainedModel, tmp_path: Path) -> None:
+def test_missing_sidecar_is_reported(trained: AcousticModel, tmp_path: Path) -> None:
     save_model(trained, tmp_path)
     (tmp_path / "model.json").unlink()
 
@@ -120,7 +121,7 @@ def test_missing_sidecar_is_reported(trained: TrainedModel, tmp_path: Path) -> N
         load_model(tmp_path)
 
 
-def test_file_that_is_not_a_skops_archive_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+def test_file_that_is_not_a_skops_archive_is_refused(trained: AcousticModel, tmp_path: Path) -> None:
     model_path = save_model(trained, tmp_path)
     model_path.write_bytes(b"not a zip")
 
@@ -128,7 +129,7 @@ def test_file_that_is_not_a_skops_archive_is_refused(trained: TrainedModel, tmp_
         load_model(tmp_path)
 
 
-def test_sidecar_of_an_older_format_asks_for_retraining(trained: TrainedModel, tmp_path: Path) -> None:
+def test_sidecar_of_an_older_format_asks_for_retraining(trained: AcousticModel, tmp_path: Path) -> None:
     save_model(trained, tmp_path)
     card = json.loads((tmp_path / "model.json").read_text())
     card["format_version"] = 1

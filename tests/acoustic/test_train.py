@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_predict
 
-from tests.acoustic.frames import FrameMaker
-from vietser.acoustic import AcousticConfig, predict_proba, speaker_folds, train_acoustic
+from tests.acoustic.frames import FrameMaker, train_rows
+from vietser.acoustic import AcousticConfig, AcousticModel, predict_proba, speaker_folds
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
+from vietser.rules.fit import oof_probabilities
 
 # One model on eGeMAPS + prosody; late fusion has its own tests (test_fusion.py).
 FAST = AcousticConfig(measure_calibration=False, cv_folds=3, late_fusion=())
@@ -25,7 +29,7 @@ def test_speaker_folds_hold_out_every_speaker_exactly_once(feature_frame: FrameM
 
 def test_training_cv_never_puts_a_speaker_in_two_folds(feature_frame: FrameMaker) -> None:
     frame = feature_frame()
-    model = train_acoustic(frame, AcousticConfig(cv_folds=4, measure_calibration=False))
+    model = AcousticModel(AcousticConfig(cv_folds=4, measure_calibration=False)).fit(train_rows(frame))
 
     fold_speakers = [set(speakers) for speakers in model.cv_.fold_speakers]
     assert len(fold_speakers) == 4
@@ -36,7 +40,7 @@ def test_training_cv_never_puts_a_speaker_in_two_folds(feature_frame: FrameMaker
 def test_probabilities_sum_to_one_with_columns_in_classes_order(feature_frame: FrameMaker) -> None:
     frame = feature_frame(class_sep=3.0)
     held_out = frame[frame["split"] == "test"]
-    probabilities = predict_proba(train_acoustic(frame, FAST), held_out)
+    probabilities = predict_proba(AcousticModel(FAST).fit(train_rows(frame)), held_out)
 
     assert probabilities.shape == (len(held_out), len(CLASSES))
     assert np.allclose(probabilities.sum(axis=1), 1.0)
@@ -48,7 +52,7 @@ def test_class_absent_from_train_gets_zero_probability(feature_frame: FrameMaker
     frame = feature_frame()
     frame = frame[~((frame["split"] == "train") & (frame["label"] == "angry"))]
 
-    probabilities = predict_proba(train_acoustic(frame, FAST), frame[frame["split"] == "test"])
+    probabilities = predict_proba(AcousticModel(FAST).fit(train_rows(frame)), frame[frame["split"] == "test"])
 
     assert np.all(probabilities[:, CLASSES.index("angry")] == 0.0)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
@@ -56,13 +60,13 @@ def test_class_absent_from_train_gets_zero_probability(feature_frame: FrameMaker
 
 def test_predict_returns_class_names(feature_frame: FrameMaker) -> None:
     frame = feature_frame()
-    model = train_acoustic(frame, FAST)
+    model = AcousticModel(FAST).fit(train_rows(frame))
 
     assert set(model.predict(frame)) <= set(CLASSES)
 
 
 def test_cv_result_reports_the_best_candidate(feature_frame: FrameMaker) -> None:
-    model = train_acoustic(feature_frame(), FAST)
+    model = AcousticModel(FAST).fit(train_rows(feature_frame()))
     best = max(model.cv_.candidates, key=lambda c: c.macro_f1_mean)
 
     assert model.cv_.best_params == best.params
@@ -74,7 +78,7 @@ def test_corpus_normalisation_reads_raw_columns(feature_frame: FrameMaker) -> No
         feature_set="prosody", normalisation="corpus", measure_calibration=False, cv_folds=3, late_fusion=()
     )
 
-    model = train_acoustic(feature_frame(), config)
+    model = AcousticModel(config).fit(train_rows(feature_frame()))
 
     assert model.feature_columns_ == ["prosody.p0", "prosody.p1", "prosody.p2", "prosody.p3"]
 
@@ -83,14 +87,72 @@ def test_missing_values_are_imputed(feature_frame: FrameMaker) -> None:
     frame = feature_frame()
     frame.loc[frame.index[::7], "z.egemaps.f0"] = np.nan
 
-    probabilities = predict_proba(train_acoustic(frame, FAST), frame)
+    probabilities = predict_proba(AcousticModel(FAST).fit(train_rows(frame)), frame)
 
     assert np.all(np.isfinite(probabilities))
 
 
-def test_table_without_split_column_is_refused(feature_frame: FrameMaker) -> None:
-    with pytest.raises(ModelError, match="split"):
-        train_acoustic(feature_frame().drop(columns="split"), FAST)
+def test_fit_learns_from_the_rows_given_whatever_their_split(feature_frame: FrameMaker) -> None:
+    train = train_rows(feature_frame())
+    relabelled = train.assign(split="test")
+    model = AcousticModel(FAST).fit(train)
+
+    for rows in (relabelled, train.drop(columns="split")):
+        other = AcousticModel(FAST).fit(rows)
+        assert other.train_data_sha256_ == model.train_data_sha256_
+        assert np.array_equal(other.predict_proba(train), model.predict_proba(train))
+
+
+def test_labels_and_speakers_can_be_given_beside_the_table(feature_frame: FrameMaker) -> None:
+    train = train_rows(feature_frame())
+    model = AcousticModel(FAST).fit(train)
+
+    given = AcousticModel(FAST).fit(train.drop(columns=["label", "speaker"]), train["label"], groups=train["speaker"])
+
+    assert given.train_data_sha256_ == model.train_data_sha256_
+    assert given.cv_.fold_speakers == model.cv_.fold_speakers
+    assert np.array_equal(given.predict_proba(train), model.predict_proba(train))
+
+
+def test_table_without_labels_is_refused(feature_frame: FrameMaker) -> None:
+    with pytest.raises(ModelError, match="y="):
+        AcousticModel(FAST).fit(train_rows(feature_frame()).drop(columns="label"))
+
+
+def test_integer_labels_are_refused(feature_frame: FrameMaker) -> None:
+    train = train_rows(feature_frame())
+    codes = train["label"].map(CLASSES.index)
+
+    with pytest.raises(ModelError, match="0"):
+        AcousticModel(FAST).fit(train, codes)
+
+
+def test_clone_keeps_the_parameters_and_drops_the_fitted_state(feature_frame: FrameMaker) -> None:
+    stats = {"mean": {"egemaps.f0": 1.0}, "std": {"egemaps.f0": 2.0}}
+    model = AcousticModel(FAST, corpus_stats=stats).fit(train_rows(feature_frame()))
+
+    copy = clone(model)
+
+    assert copy.get_params() == {"config": FAST, "corpus_stats": stats}
+    assert not hasattr(copy, "estimator_")
+    with pytest.raises(NotFittedError):
+        copy.predict_proba(feature_frame())
+    other = AcousticModel().set_params(**model.get_params())
+    assert other.get_params() == model.get_params()
+
+
+def test_cross_val_predict_gives_each_clip_a_model_that_never_heard_its_speaker(feature_frame: FrameMaker) -> None:
+    train = train_rows(feature_frame())
+    labels, speakers = train["label"].to_numpy(dtype=str), train["speaker"].to_numpy(dtype=str)
+    folds = speaker_folds(labels, speakers, n_splits=3, seed=0)
+
+    out_of_fold = cross_val_predict(AcousticModel(FAST), train, cv=folds, method="predict_proba")
+
+    for fit_rows, held_out in folds:
+        fold_model = AcousticModel(FAST).fit(train.iloc[fit_rows])
+        assert np.array_equal(out_of_fold[held_out], fold_model.predict_proba(train.iloc[held_out]))
+    assert np.allclose(out_of_fold.sum(axis=1), 1.0)
+    assert np.array_equal(oof_probabilities(train, FAST, n_folds=3), out_of_fold)
 
 
 def test_unknown_label_is_refused(feature_frame: FrameMaker) -> None:
@@ -99,7 +161,7 @@ def test_unknown_label_is_refused(feature_frame: FrameMaker) -> None:
     frame.loc[frame.index[0], "split"] = "train"
 
     with pytest.raises(ModelError, match="happy"):
-        train_acoustic(frame, FAST)
+        AcousticModel(FAST).fit(train_rows(frame))
 
 
 def test_single_train_speaker_is_refused(feature_frame: FrameMaker) -> None:
@@ -108,12 +170,12 @@ def test_single_train_speaker_is_refused(feature_frame: FrameMaker) -> None:
     frame.loc[(frame["split"] == "train") & (frame["speaker"] != first), "split"] = "dev"
 
     with pytest.raises(ModelError, match="at least 2 speakers"):
-        train_acoustic(frame, FAST)
+        AcousticModel(FAST).fit(train_rows(frame))
 
 
 def test_prediction_on_table_without_model_columns_names_them(feature_frame: FrameMaker) -> None:
     frame = feature_frame()
-    model = train_acoustic(frame, FAST)
+    model = AcousticModel(FAST).fit(train_rows(frame))
 
     with pytest.raises(ModelError, match="z.egemaps.f0"):
         predict_proba(model, frame.drop(columns="z.egemaps.f0"))

@@ -8,7 +8,7 @@ import pytest
 
 from tests.acoustic.frames import AROUSAL_COLUMNS as COLUMNS
 from tests.acoustic.frames import arousal_corpus
-from vietser.acoustic import AcousticConfig, train_acoustic
+from vietser.acoustic import AcousticConfig, AcousticModel
 from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX, Z_PREFIX
 from vietser.features.normalize import composition_copies, normalize_against_reference, normalize_by_speaker
 from vietser.features.speaker_stats import SpeakerMoments
@@ -62,13 +62,13 @@ def test_calm_share_copies_let_a_speaker_calm_in_every_clip_be_read_as_calm() ->
     config = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
     copies = config.model_copy(update={"calm_shares": (1.0, 0.8, 0.6, 0.25)})
 
-    with_copies = train_acoustic(train, copies).predict(calm_only)
-    without = train_acoustic(train, config).predict(calm_only)
+    with_copies = AcousticModel(copies).fit(train).predict(calm_only)
+    without = AcousticModel(config).fit(train).predict(calm_only)
 
     assert np.mean(with_copies == "calm") >= 0.85
     assert np.mean(without == "calm") < 0.7
     mixed = held_out.assign(split="test")
-    assert np.mean(train_acoustic(train, copies).predict(mixed) == mixed["label"]) > 0.75
+    assert np.mean(AcousticModel(copies).fit(train).predict(mixed) == mixed["label"]) > 0.75
 
 
 def test_a_reference_reads_every_clip_against_the_reference_recordings() -> None:

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from vietser.acoustic.models import feature_columns
     from vietser.acoustic.persist import load_model
     from vietser.acoustic.persist import save_model
+    from vietser.acoustic.train import AcousticModel
     from vietser.acoustic.train import CVResult
     from vietser.acoustic.train import TrainedModel
     from vietser.acoustic.train import predict_proba
     from vietser.acoustic.train import speaker_folds
-    from vietser.acoustic.train import train_acoustic
 
 __getattr__, __all__ = lazy_exports(
     __name__,
@@ -38,10 +38,10 @@ __getattr__, __all__ = lazy_exports(
         "feature_columns": "vietser.acoustic.models",
         "load_model": "vietser.acoustic.persist",
         "save_model": "vietser.acoustic.persist",
+        "AcousticModel": "vietser.acoustic.train",
         "CVResult": "vietser.acoustic.train",
         "TrainedModel": "vietser.acoustic.train",
         "predict_proba": "vietser.acoustic.train",
         "speaker_folds": "vietser.acoustic.train",
-        "train_acoustic": "vietser.acoustic.train",
     },
 )

@@ -70,7 +70,7 @@ MARGIN_KINDS: frozenset[ModelKind] = frozenset({ModelKind.SVM_RBF, ModelKind.SVM
 
 
 class AcousticConfig(BaseModel):
-    """Configuration of :func:`vietser.acoustic.train_acoustic`.
+    """Configuration of :class:`vietser.acoustic.AcousticModel`.
 
     Example:
         >>> AcousticConfig(model="svm-linear", feature_set="egemaps").normalisation

@@ -15,13 +15,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import skops.io
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vietser.acoustic.calibration import CalibrationReport
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.domain import TrainingDomain
-from vietser.acoustic.train import CVResult, TrainedModel, library_versions
+from vietser.acoustic.train import AcousticModel, CVResult, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
 from vietser.run.dir import MODEL_FILE, SIDECAR_FILE
@@ -63,7 +64,7 @@ class ModelCard(BaseModel):
     domain: TrainingDomain | None
 
 
-def save_model(model: TrainedModel, run_dir: str | Path) -> Path:
+def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
     """Write ``model.skops`` and ``model.json`` into ``run_dir``; return the skops path."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -71,21 +72,21 @@ def save_model(model: TrainedModel, run_dir: str | Path) -> Path:
     skops.io.dump(model.estimator_, model_path)
     card = ModelCard(
         classes=list(model.classes_),
-        config=model.config,
+        config=model.config_,
         feature_columns=model.feature_columns_,
         versions=model.versions_,
         train_data_sha256=model.train_data_sha256_,
         model_sha256=_sha256(model_path),
         cv=model.cv_,
         calibration=model.calibration_,
-        corpus_stats=model.corpus_stats_,
+        corpus_stats=model.corpus_stats,
         domain=model.domain_,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
 
 
-def load_model(run_dir: str | Path) -> TrainedModel:
+def load_model(run_dir: str | Path) -> AcousticModel:
     """Load a model saved by :func:`save_model`.
 
     Raises:
@@ -106,17 +107,17 @@ def load_model(run_dir: str | Path) -> TrainedModel:
     estimator = skops.io.load(model_path, trusted=trusted)
     _check_consistent(card, estimator, model_path)
     _warn_on_version_change(card.versions)
-    return TrainedModel(
-        config=card.config,
-        estimator_=estimator,
-        feature_columns_=card.feature_columns,
-        cv_=card.cv,
-        calibration_=card.calibration,
-        train_data_sha256_=card.train_data_sha256,
-        versions_=card.versions,
-        corpus_stats_=card.corpus_stats,
-        domain_=card.domain,
-    )
+    model = AcousticModel(card.config, card.corpus_stats)
+    model.config_ = card.config
+    model.estimator_ = estimator
+    model.feature_columns_ = card.feature_columns
+    model.cv_ = card.cv
+    model.calibration_ = card.calibration
+    model.train_data_sha256_ = card.train_data_sha256
+    model.versions_ = card.versions
+    model.domain_ = card.domain
+    model.classes_ = np.array(card.classes, dtype=object)
+    return model
 
 
 def _read_card(path: Path) -> ModelCard:

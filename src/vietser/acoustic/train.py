@@ -1,19 +1,20 @@
-"""Training on the train split with speaker-independent tuning and calibration."""
+"""The acoustic model: a scikit-learn estimator tuned by speaker-grouped CV, calibrated, refitted."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sklearn.base import ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from vietser.acoustic.calibration import (
     CalibrationReport,
@@ -62,39 +63,82 @@ class CVResult(BaseModel):
     candidates: list[CandidateScore]
 
 
-@dataclass
-class TrainedModel:
-    """A fitted acoustic model: reads its own columns from a features table.
+class AcousticModel(ClassifierMixin, BaseEstimator):
+    """The acoustic model as a scikit-learn estimator over a features table.
 
-    Learned state ends in ``_`` as in scikit-learn. ``corpus_stats_`` is the
-    normalisation fallback (``CorpusStats.model_dump()``) stored alongside, if given;
-    ``domain_`` the out-of-domain detector and class prior of the training clips.
+    ``fit`` learns from exactly the rows it is given (the caller chooses them; a ``split``
+    column is ignored): tune by speaker-grouped CV, calibrate, refit. Learned state ends in
+    ``_``; ``corpus_stats`` is the normalisation fallback (``CorpusStats.model_dump()``) kept
+    with the model, ``domain_`` the out-of-domain detector and class prior of the training clips.
+
+    Example::
+
+        model = AcousticModel(AcousticConfig()).fit(features[features.split == "train"])
+        probabilities = model.predict_proba(features[features.split == "test"])
+
+    Args:
+        config: model kind, feature set, normalisation, calibration; ``None`` means ``AcousticConfig()``.
+        corpus_stats: normalisation fallback to keep with the model, if any.
     """
 
-    config: AcousticConfig
-    estimator_: ClassifierMixin
-    feature_columns_: list[str]
-    cv_: CVResult
-    calibration_: CalibrationReport | None
-    train_data_sha256_: str
-    versions_: dict[str, str]
-    corpus_stats_: dict[str, Any] | None = None
-    domain_: TrainingDomain | None = None
-    classes_: tuple[str, ...] = field(default=CLASSES)
+    def __init__(self, config: AcousticConfig | None = None, corpus_stats: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.corpus_stats = corpus_stats
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def fit(self, X: pd.DataFrame, y: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> AcousticModel:
+        """Learn from every row of ``X``.
+
+        Args:
+            X: a features table (see docs/design.md), the training rows only.
+            y: class names per row; defaults to ``X["label"]``. Integer codes are refused:
+                ``cross_val_predict(..., method="predict_proba")`` encodes ``y`` so, call it without ``y``.
+            groups: speaker per row; defaults to ``X["speaker"]``.
+
+        Raises:
+            ModelError: missing columns, unknown labels, fewer than two classes or speakers.
+        """
+        config = self.config or AcousticConfig()
+        clips = _training_rows(X, y, groups)
+        view_columns = [feature_columns(X.columns, view, config.normalisation) for view in config.views]
+        columns = [column for view in view_columns for column in view]
+        X_train, labels, speakers = _training_arrays(clips, columns)
+        splits = speaker_folds(labels, speakers, config.cv_folds, config.seed)
+        # Hyperparameters are chosen, and calibration measured, on the clips as they came; the
+        # calm-share copies only join the final fit (they would multiply the search's cost).
+        tuned, self.cv_ = tune(config, [len(view) for view in view_columns], X_train, labels, speakers, splits)
+        self.calibration_ = (
+            measure_calibration(tuned, X_train, labels, speakers, splits, config) if config.measure_calibration else None
+        )
+        fit_rows = _with_composition_copies(clips, config)
+        if len(fit_rows) > len(clips):
+            X_train, labels, speakers = _training_arrays(fit_rows, columns)
+            splits = speaker_folds(labels, speakers, config.cv_folds, config.seed)
+        self.config_ = config
+        self.estimator_ = fit_calibrated(tuned, X_train, labels, splits, config.calibration)
+        self.feature_columns_ = columns
+        self.train_data_sha256_ = train_data_hash(X_train, labels, columns)
+        self.versions_ = library_versions()
+        self.domain_: TrainingDomain | None = _training_domain(clips, view_columns[0], self.estimator_, columns, config.seed)
+        self.classes_ = np.array(CLASSES, dtype=object)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities, shape (n, 3), columns in CLASSES order."""
-        return predict_proba(self, frame)
+        return predict_proba(self, X)
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable class name per row."""
-        return np.array(CLASSES, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def ood_scores(self, frame: pd.DataFrame) -> np.ndarray:
+    def ood_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Each row's distance from the training clips (1.0 = their edge); NaN for a model without a detector."""
-        if self.domain_ is None or len(frame) == 0:
-            return np.full(len(frame), np.nan)
-        return self.domain_.ood_scores(feature_matrix(frame, self.domain_.columns))
+        check_is_fitted(self, "estimator_")
+        if self.domain_ is None or len(X) == 0:
+            return np.full(len(X), np.nan)
+        return self.domain_.ood_scores(feature_matrix(X, self.domain_.columns))
+
+
+TrainedModel = AcousticModel  # the name the run, pipeline and evaluation modules import
 
 
 def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
@@ -226,47 +270,6 @@ def measure_calibration(
     )
 
 
-def train_acoustic(
-    frame: pd.DataFrame, config: AcousticConfig | None = None, *, corpus_stats: dict[str, Any] | None = None
-) -> TrainedModel:
-    """Train on the rows with ``split == "train"``: tune by speaker-grouped CV, calibrate, refit.
-
-    Args:
-        frame: a features table (see docs/design.md) with ``label``, ``speaker`` and ``split``.
-        config: model kind, feature set, normalisation, calibration; defaults to ``AcousticConfig()``.
-        corpus_stats: normalisation fallback to keep with the model (``CorpusStats.to_dict()``).
-
-    Raises:
-        ModelError: missing columns, unknown labels, fewer than two classes or speakers in train.
-    """
-    config = config or AcousticConfig()
-    clips = _train_rows(frame)
-    view_columns = [feature_columns(frame.columns, view, config.normalisation) for view in config.views]
-    columns = [column for view in view_columns for column in view]
-    X, y, speakers = _training_arrays(clips, columns)
-    splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
-    # Hyperparameters are chosen, and calibration measured, on the clips as they came; the
-    # calm-share copies only join the final fit (they would multiply the search's cost).
-    tuned, cv = tune(config, [len(view) for view in view_columns], X, y, speakers, splits)
-    report = measure_calibration(tuned, X, y, speakers, splits, config) if config.measure_calibration else None
-    fit_rows = _with_composition_copies(clips, config)
-    if len(fit_rows) > len(clips):
-        X, y, speakers = _training_arrays(fit_rows, columns)
-        splits = speaker_folds(y, speakers, config.cv_folds, config.seed)
-    estimator = fit_calibrated(tuned, X, y, splits, config.calibration)
-    return TrainedModel(
-        config=config,
-        estimator_=estimator,
-        feature_columns_=columns,
-        cv_=cv,
-        calibration_=report,
-        train_data_sha256_=train_data_hash(X, y, columns),
-        versions_=library_versions(),
-        corpus_stats_=corpus_stats,
-        domain_=_training_domain(clips, view_columns[0], estimator, columns, config.seed),
-    )
-
-
 def _training_domain(
     train: pd.DataFrame, view: list[str], estimator: ClassifierMixin, columns: list[str], seed: int
 ) -> TrainingDomain:
@@ -276,7 +279,7 @@ def _training_domain(
     return TrainingDomain.fit(feature_matrix(train, detector_columns), detector_columns, probabilities, seed)
 
 
-def predict_proba(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
     """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order.
 
     A row outside the training data (out-of-domain score above 1) is mixed towards the
@@ -285,6 +288,7 @@ def predict_proba(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
     Raises:
         ModelError: the frame lacks some of the model's feature columns.
     """
+    check_is_fitted(model, "estimator_")
     missing = [column for column in model.feature_columns_ if column not in frame.columns]
     if missing:
         raise ModelError(
@@ -334,7 +338,7 @@ def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray
     y = rows["label"].astype(str).to_numpy(dtype=object)
     label_indices(y)  # raises on labels outside CLASSES
     if len(set(y)) < 2:
-        raise ModelError(f"the train split has only the class {sorted(set(y))}; a classifier needs at least two")
+        raise ModelError(f"the training rows have only the class {sorted(set(y))}; a classifier needs at least two")
     return feature_matrix(rows, columns), y, rows["speaker"].astype(str).to_numpy(dtype=object)
 
 
@@ -345,11 +349,21 @@ def _with_composition_copies(train: pd.DataFrame, config: AcousticConfig) -> pd.
     return pd.concat([train, copies[train.columns]], ignore_index=True)
 
 
-def _train_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = [column for column in ("label", "speaker", "split") if column not in frame.columns]
-    if missing:
-        raise ModelError(f"the features table lacks the columns {missing}; it must carry the manifest columns")
-    train = frame[frame["split"].astype(str) == "train"]
-    if train.empty:
-        raise ModelError("the features table has no rows with split == 'train'; assign speakers to a train split")
-    return train
+def _training_rows(X: pd.DataFrame, y: Sequence[str] | None, groups: Sequence[str] | None) -> pd.DataFrame:
+    """``X`` with its ``label`` and ``speaker`` columns set from ``y`` and ``groups`` where given.
+
+    Raises:
+        ModelError: no rows, a lengths mismatch, or no labels or speakers at all.
+    """
+    if len(X) == 0:
+        raise ModelError("no training rows given; pass the features of the clips to learn from")
+    rows = X
+    for column, values in (("label", y), ("speaker", groups)):
+        if values is not None:
+            if len(values) != len(X):
+                raise ModelError(f"{len(values)} {column}s for {len(X)} rows; give one per row")
+            rows = rows.assign(**{column: np.asarray(values, dtype=object)})
+        elif column not in X.columns:
+            argument = "y" if column == "label" else "groups"
+            raise ModelError(f"the features table lacks a {column!r} column; add it or pass {argument}=")
+    return rows

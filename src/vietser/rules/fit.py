@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from sklearn.model_selection import cross_val_predict
 
-from vietser.acoustic import AcousticConfig, speaker_folds, train_acoustic
+from vietser.acoustic import AcousticConfig, AcousticModel, speaker_folds
 from vietser.errors import ConfigError, ManifestError
 from vietser.labels import CLASSES
 from vietser.rules.core import PROBABILITY_FLOOR, firing_matrix
@@ -92,19 +93,15 @@ class FittedRules:
 def oof_probabilities(train: pd.DataFrame, config: AcousticConfig, n_folds: int = 5) -> np.ndarray:
     """Acoustic probabilities of every row of ``train``, each from a model that never heard its speaker.
 
-    The model is trained by :func:`vietser.acoustic.train_acoustic` with ``config`` on the
-    other folds' speakers (speaker-grouped, stratified folds).
+    An :class:`~vietser.acoustic.AcousticModel` with ``config`` is fitted on the other folds'
+    speakers (speaker-grouped, stratified folds). ``y`` stays in the frame: ``cross_val_predict``
+    would encode it as integers for ``predict_proba``, and the model reads class names.
     """
     labels = train["label"].astype(str).to_numpy()
     speakers = train["speaker"].astype(str).to_numpy()
     config = config.model_copy(update={"measure_calibration": False})
-    out = np.zeros((len(train), len(CLASSES)))
-    for fit_rows, held_out in speaker_folds(labels, speakers, n_folds, config.seed):
-        split = np.full(len(train), "dev", dtype=object)
-        split[fit_rows] = "train"
-        model = train_acoustic(train.assign(split=split), config)
-        out[held_out] = model.predict_proba(train.iloc[held_out])
-    return out
+    folds = speaker_folds(labels, speakers, n_folds, config.seed)
+    return cross_val_predict(AcousticModel(config), train, cv=folds, method="predict_proba")
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

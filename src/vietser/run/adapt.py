@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vietser.acoustic import train_acoustic
+from vietser.acoustic import AcousticModel
 from vietser.errors import ConfigError
 from vietser.evidence import fit_class_profiles
 from vietser.features.extract import SkippedClip, extract_features
@@ -89,19 +89,19 @@ def adapt_run(
             labels, sets=config.feature_sets, jobs=jobs, min_clips_per_speaker=config.min_clips_per_speaker, fallback=stats
         )
         skipped += extracted.skipped
-        labelled = extracted.frame.assign(split="train")
+        labelled = extracted.frame
         n_labelled = len(labelled)
         features = run.read_features()
-        pool = features[features["split"].isin(["train", "dev"])].assign(split="train")
+        pool = features[features["split"].isin(["train", "dev"])]
         pool = pd.concat([pool, *[labelled] * weight], ignore_index=True)
     shutil.copytree(source, target)
     adapted_final = RunDir(target / final.root.relative_to(source))
     if labels is not None:
         acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
-        model = train_acoustic(pool, acoustic, corpus_stats=stats.model_dump() if stats else None)
+        model = AcousticModel(acoustic, corpus_stats=stats.model_dump() if stats else None).fit(pool)
         adapted_final.write_profiles(fit_class_profiles(pool))
     else:
-        model.corpus_stats_ = stats.model_dump() if stats else None
+        model.set_params(corpus_stats=stats.model_dump() if stats else None)
     adapted_final.write_model(model)
     update_checksums(target, [name for name in TRAINED_FILES if (target / name).is_file()])
     record = {"source": str(source.resolve()), "labelled_clips": n_labelled, "weight": weight, "reference_clips": n_reference}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.persist import save_model
-from vietser.acoustic.train import TrainedModel, train_acoustic
+from vietser.acoustic.train import AcousticModel
 from vietser.config import RunConfig
 from vietser.errors import ConfigError
 from vietser.evidence import ClassProfiles, fit_class_profiles
@@ -41,12 +41,12 @@ def check_splits(features: pd.DataFrame) -> None:
         )
 
 
-def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> TrainedModel:
+def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> AcousticModel:
     """Fit the acoustic model on the train split (and, with ``refit_on_dev``, its train + dev refit
     for test and predict) and lay out the run directory."""
     check_splits(features)
     run = RunDir(run_dir)
-    model, _ = fit_acoustic_stage(features, config.acoustic, run)
+    model, _ = fit_acoustic_stage(features[features["split"] == "train"], config.acoustic, run)
     shutil.rmtree(run.path(FINAL_MODEL_DIR), ignore_errors=True)  # never a refit of an earlier training
     if config.refit_on_dev:
         refit_on_train_and_dev(features, config, run)
@@ -65,21 +65,20 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Train
     return model
 
 
-def refit_on_train_and_dev(features: pd.DataFrame, config: RunConfig, run: RunDir) -> tuple[TrainedModel, ClassProfiles]:
+def refit_on_train_and_dev(features: pd.DataFrame, config: RunConfig, run: RunDir) -> tuple[AcousticModel, ClassProfiles]:
     """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/."""
-    pooled = features.assign(split=features["split"].replace({"dev": "train"}))
+    pooled = features[features["split"].isin(["train", "dev"])]
     acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
     return fit_acoustic_stage(pooled, acoustic, RunDir(run.path(FINAL_MODEL_DIR)))
 
 
 def fit_acoustic_stage(
-    features: pd.DataFrame, acoustic: AcousticConfig, out: RunDir
-) -> tuple[TrainedModel, ClassProfiles]:
-    """Train on the ``train`` rows (keeping their corpus statistics as fallback) and fit the class
+    train: pd.DataFrame, acoustic: AcousticConfig, out: RunDir
+) -> tuple[AcousticModel, ClassProfiles]:
+    """Train on the rows given (keeping their corpus statistics as fallback) and fit the class
     profiles; both are saved in ``out``."""
-    train = features[features["split"] == "train"]
-    stats = CorpusStats.from_frame(train, raw_feature_columns(features))
-    model = train_acoustic(features, acoustic, corpus_stats=stats.model_dump())
+    stats = CorpusStats.from_frame(train, raw_feature_columns(train))
+    model = AcousticModel(acoustic, corpus_stats=stats.model_dump()).fit(train)
     profiles = fit_class_profiles(train)
     out.root.mkdir(parents=True, exist_ok=True)
     save_model(model, out.root)
