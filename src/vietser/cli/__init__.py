@@ -15,6 +15,7 @@ from vietser.cli import (
     data_commands,
     demo_command,
     llm_commands,
+    predict_command,
     refine_commands,
     rules_commands,
     run_commands,
@@ -49,6 +50,7 @@ def main(
 
 data_commands.register(app)
 run_commands.register(app)
+predict_command.register(app)
 demo_command.register(app)
 rules_commands.register(app)
 refine_commands.register(app)
