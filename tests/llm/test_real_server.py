@@ -129,3 +129,23 @@ def test_llm_check_probes_the_real_server(llama_server: LlamaServer, tmp_path: P
     assert result.exit_code == 0, result.output
     assert "json_schema" in result.output and "1 of 1" in result.output
     assert "4096" in result.output  # the context length from /props
+
+
+def test_a_sampled_llm_baseline_asks_the_sample_and_the_delegated_clips(
+    llama_server: LlamaServer, small_demo_features, tmp_path: Path  # noqa: ANN001 - a DataFrame
+) -> None:
+    from tests.conftest import small_run_config
+    from vietser.routing import DelegationBudget
+    from vietser.run.evaluate import evaluate_run
+    from vietser.run.train import train_run
+
+    run_dir = tmp_path / "run"
+    train_run(small_demo_features, small_run_config(routing=DelegationBudget(max_delegation=0.25)), run_dir)
+    config = LLMConfig(base_url=llama_server.base_url, model=llama_server.model, use_cache=False)
+    result = evaluate_run(run_dir, llm=config.model_copy(update={"baseline_clips": 4}))
+
+    usage = result.summary["llm_usage"]
+    delegated = sum(d.route.value == "delegated" for d in result.decisions)
+    assert usage["calls"] == delegated + 4 + 4, usage
+    assert usage["requests"] == usage["calls"]
+    assert any(name.startswith("LLM only (sampled, n=4 of ") for name in result.summary["test"])
