@@ -46,7 +46,7 @@ def test_adapt_refits_on_labelled_target_clips_and_reads_single_clips_against_th
     assert record["labelled_clips"] == 12 and record["reference_clips"] == 12 and record["weight"] == 5
     source_model, adapted_model = load_model(trained_run / "final-model"), load_model(adapted / "final-model")
     assert adapted_model.train_data_sha256_ != source_model.train_data_sha256_
-    assert adapted_model.corpus_stats_ != source_model.corpus_stats_
+    assert adapted_model.corpus_stats != source_model.corpus_stats
     assert {p.name: p.read_bytes() for p in trained_run.rglob("*") if p.is_file()} == before
     wav = pd.read_csv(labels)["path"].iloc[0]
     decision = load_predictor(adapted)(Path(wav))  # checksums hold: the adapted run loads

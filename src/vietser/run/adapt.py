@@ -74,7 +74,7 @@ def adapt_run(
     final = run.final_model
     model = final.read_model()
     skipped: list[SkippedClip] = []
-    stats = CorpusStats.model_validate(model.corpus_stats_) if model.corpus_stats_ else None
+    stats = CorpusStats.model_validate(model.corpus_stats) if model.corpus_stats else None
     n_reference = 0
     if audio is not None:
         extracted = extract_features(audio, sets=config.feature_sets, jobs=jobs)

@@ -140,9 +140,9 @@ class Predictor:
         verify_checksums(run_dir, DECIDING_FILES)
         self.config = read_reasoning_config(run_dir, llm, templates)
         self.model = run.final_model.read_model()
-        if self.model.corpus_stats_ is None:
+        if self.model.corpus_stats is None:
             raise ConfigError(f"the model in {run_dir} has no corpus statistics; retrain it with `vietser train`")
-        self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats_)
+        self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats)
         self.profiles = run.final_model.read_profiles()
         self.router = run.read_router()
         self.reasoner = make_reasoner(self.config, run.read_rulebook())
