@@ -29,7 +29,7 @@ import pandas as pd
 
 from benchmarks.common import BENCH_DIR, RAVDESS, corpus_features, demo_features, machine
 from vietser.run.dir import FEATURES_FILE, RULEBOOK_FILE, RunDir
-from vietser.acoustic import TrainedModel, load_model
+from vietser.acoustic import AcousticModel, load_model
 from vietser.config import RunConfig, load_config, read_run_config
 from vietser.decision import Decision
 from vietser.evaluate import compute_metrics, paired_bootstrap
@@ -79,7 +79,7 @@ def run_fold(
     return {**before.systems, "pipeline + refinement": after.systems[PIPELINE]}, row
 
 
-def last_fold_test(run_dir: Path) -> tuple[pd.DataFrame, TrainedModel, ClassProfiles, RunConfig]:
+def last_fold_test(run_dir: Path) -> tuple[pd.DataFrame, AcousticModel, ClassProfiles, RunConfig]:
     """The test rows of a fold's run directory with the model, profiles and config that decide them."""
     features = read_features(run_dir / FEATURES_FILE)
     test = features[features["split"] == "test"]

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from vietser.acoustic.persist import save_model
     from vietser.acoustic.train import AcousticModel
     from vietser.acoustic.train import CVResult
-    from vietser.acoustic.train import TrainedModel
     from vietser.acoustic.train import predict_proba
     from vietser.acoustic.train import speaker_folds
 
@@ -40,7 +39,6 @@ __getattr__, __all__ = lazy_exports(
         "save_model": "vietser.acoustic.persist",
         "AcousticModel": "vietser.acoustic.train",
         "CVResult": "vietser.acoustic.train",
-        "TrainedModel": "vietser.acoustic.train",
         "predict_proba": "vietser.acoustic.train",
         "speaker_folds": "vietser.acoustic.train",
     },

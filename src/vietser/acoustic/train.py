@@ -138,9 +138,6 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         return self.domain_.ood_scores(feature_matrix(X, self.domain_.columns))
 
 
-TrainedModel = AcousticModel  # the name the run, pipeline and evaluation modules import
-
-
 def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
     """Stratified folds in which every speaker's clips fall in exactly one held-out fold.
 

@@ -27,7 +27,7 @@ from vietser.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from vietser.acoustic.train import TrainedModel
+    from vietser.acoustic.train import AcousticModel
     from vietser.config import RunConfig
     from vietser.decision import Decision
     from vietser.evidence import ClassProfiles
@@ -147,12 +147,12 @@ class RunDir:
         path = self.path(SKIPPED_FILE)
         return len(pd.read_csv(path)) if path.is_file() else 0
 
-    def read_model(self) -> TrainedModel:
+    def read_model(self) -> AcousticModel:
         from vietser.acoustic.persist import load_model
 
         return load_model(self.root)
 
-    def write_model(self, model: TrainedModel) -> Path:
+    def write_model(self, model: AcousticModel) -> Path:
         from vietser.acoustic.persist import save_model
 
         return save_model(model, self.root)

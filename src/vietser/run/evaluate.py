@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vietser.acoustic.train import TrainedModel
+from vietser.acoustic.train import AcousticModel
 from vietser.config import RunConfig, read_reasoning_config
 from vietser.data.manifest import corpus_of_clips
 from vietser.decision import Decision
@@ -159,7 +159,7 @@ def write_evaluation(
     decisions: list[Decision],
     summary: dict,
     systems: dict[str, list[Decision]],
-    model: TrainedModel,
+    model: AcousticModel,
     router: Router,
     features: pd.DataFrame,
     reasoner: Reasoner,
@@ -189,7 +189,7 @@ def annotator_agreement(frame: pd.DataFrame) -> AgreementReport | None:
     return agreement_report(frame, columns) if columns else None
 
 
-def _calibration_section(model: TrainedModel) -> dict | None:
+def _calibration_section(model: AcousticModel) -> dict | None:
     report = model.calibration_
     if report is None:
         return None
