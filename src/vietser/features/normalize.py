@@ -27,6 +27,7 @@ calm, mostly calm), so the model learns what z means under each mix.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -117,17 +118,21 @@ def _corpus_moments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's corpus mean and standard deviation: ``fallback``'s, else those of the row's corpus
     (the whole frame when it has no ``corpus`` column)."""
-    mean = np.empty((len(frame), len(columns)))
-    std = np.empty((len(frame), len(columns)))
-    groups = [np.ones(len(frame), dtype=bool)]
-    if fallback is None and CORPUS_COLUMN in frame.columns:
-        corpora = frame[CORPUS_COLUMN].astype(str).to_numpy()
-        groups = [corpora == corpus for corpus in pd.unique(corpora)]
-    for rows in groups:
-        stats = fallback if fallback is not None else CorpusStats.from_frame(frame[rows], columns)
-        mean[rows] = pd.Series(stats.mean)[columns].to_numpy(dtype=np.float64)
-        std[rows] = pd.Series(stats.std)[columns].fillna(0.0).to_numpy(dtype=np.float64)
-    return mean, std
+    if fallback is not None or CORPUS_COLUMN not in frame.columns:
+        stats = fallback if fallback is not None else CorpusStats.from_frame(frame, columns)
+        return moments_by_row(np.zeros(len(frame), dtype=int), [stats], columns)
+    codes, corpora = pd.factorize(frame[CORPUS_COLUMN].astype(str))
+    per_corpus = [CorpusStats.from_frame(frame[codes == code], columns) for code in range(len(corpora))]
+    return moments_by_row(codes, per_corpus, columns)
+
+
+def moments_by_row(
+    groups: np.ndarray, stats: Sequence[CorpusStats], columns: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (NaN read as 0) per row, row ``i`` taking ``stats[groups[i]]``."""
+    mean = np.array([[group.mean[column] for column in columns] for group in stats], dtype=np.float64)
+    std = np.array([[group.std[column] for column in columns] for group in stats], dtype=np.float64)
+    return mean[groups], np.where(np.isnan(std), 0.0, std)[groups]
 
 
 def spread_columns(columns: list[str], std: np.ndarray, own: np.ndarray, index: pd.Index) -> pd.DataFrame:

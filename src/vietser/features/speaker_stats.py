@@ -26,6 +26,7 @@ from vietser.features.normalize import (
     SPEAKER_COLUMN,
     STD_FLOOR_FRACTION,
     CorpusStats,
+    moments_by_row,
     spread_columns,
 )
 
@@ -105,18 +106,15 @@ class SpeakerMoments:
         )
 
     def _corpus_moments(self, frame: pd.DataFrame, fallback: CorpusStats | None) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's corpus mean and standard deviation, as ``normalize._corpus_moments`` gives them."""
-        per_row = fallback is None and CORPUS_COLUMN in frame.columns and self.corpora
-        corpora = frame[CORPUS_COLUMN].astype(str).to_numpy() if per_row else np.full(len(frame), "")
+        """Each row's corpus mean and standard deviation, as :func:`normalize_by_speaker` reads them."""
         whole = fallback if fallback is not None else self.corpus()
-        mean = np.empty((len(frame), len(self.columns)))
-        std = np.empty((len(frame), len(self.columns)))
-        for corpus in pd.unique(corpora):
-            stats = self._stats([self.corpora[corpus]]) if per_row and corpus in self.corpora else whole
-            rows = corpora == corpus
-            mean[rows] = np.array([stats.mean[column] for column in self.columns], dtype=np.float64)
-            std[rows] = np.nan_to_num(np.array([stats.std[column] for column in self.columns], dtype=np.float64))
-        return mean, std
+        if fallback is not None or CORPUS_COLUMN not in frame.columns or not self.corpora:
+            return moments_by_row(np.zeros(len(frame), dtype=int), [whole], self.columns)
+        # Group 0 is the whole corpus, for rows of a corpus no batch added; group i + 1 is corpus i.
+        position = {corpus: index + 1 for index, corpus in enumerate(self.corpora)}
+        groups = np.array([position.get(corpus, 0) for corpus in frame[CORPUS_COLUMN].astype(str)], dtype=int)
+        stats = [whole, *(self._stats([moments]) for moments in self.corpora.values())]
+        return moments_by_row(groups, stats, self.columns)
 
     def zscores(self, frame: pd.DataFrame, min_clips: int, fallback: CorpusStats | None = None) -> pd.DataFrame:
         """``z.<column>`` and ``spread.`` columns for a batch of rows, on the batch's index.
