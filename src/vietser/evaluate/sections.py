@@ -218,10 +218,10 @@ def relative_path(path: Path, out_dir: Path) -> str:
 
 
 def domain_section(
-    decisions: Sequence[Decision], corpus_of: Mapping[str, str] | None = None, most: int = 10
+    decisions: Sequence[Decision], per_corpus: Mapping[str, float] | None = None, most: int = 10
 ) -> ReportSection:
     """How many clips lay outside the acoustic training data, the farthest of them, and the macro-F1 of
-    each corpus when ``corpus_of`` (clip id → corpus) names more than one."""
+    each corpus (:func:`corpus_scores`) when ``per_corpus`` names more than one."""
     scored = [d for d in decisions if d.ood_score is not None]
     outside = sorted((d for d in scored if d.out_of_domain), key=lambda d: d.ood_score or 0.0, reverse=True)
     text = (
@@ -230,8 +230,7 @@ def domain_section(
         "probabilities are pulled towards the training prior, they go to the reasoner without rules, and they wait in "
         "the review queue: a score here says the model has not heard speech like this, not what it is."
     )
-    per_corpus = corpus_scores(decisions, corpus_of or {})
-    if len(per_corpus) > 1:
+    if per_corpus is not None and len(per_corpus) > 1:
         text += " Macro-F1 per corpus: " + ", ".join(f"{name} {value:.3f}" for name, value in per_corpus.items()) + "."
     rows = [[d.clip_id, f"{d.ood_score:.2f}", d.label, d.true_label or "—"] for d in outside[:most]]
     return ReportSection(

@@ -89,11 +89,11 @@ def evaluate_run(
                 refinement.final_rulebook.version: macro_f1(systems[PIPELINE]),
             }
             extra_sections.append(refinement_section(refinement, test_scores))
-        corpus_of = corpus_of_clips(test.frame)
-        extra_sections.append(domain_section(systems[PIPELINE], corpus_of))
+        per_corpus = corpus_scores(systems[PIPELINE], corpus_of_clips(test.frame))
+        extra_sections.append(domain_section(systems[PIPELINE], per_corpus))
         decisions = dev_decisions + systems[PIPELINE]
         summary = run_summary(reasoner, router, systems, (dev, dev_decisions), test, features, run.count_skipped(), config)
-        if len(per_corpus := corpus_scores(systems[PIPELINE], corpus_of)) > 1:
+        if len(per_corpus) > 1:
             summary["per_corpus"] = per_corpus
     report = write_evaluation(run, decisions, summary, systems, model, router, features, reasoner, extra_sections, config)
     return EvaluationResult(decisions, systems, router, report, summary)
