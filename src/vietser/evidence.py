@@ -28,6 +28,7 @@ from vietser.decision import ClipEvidence, Cue
 from vietser.features.catalog import EVIDENCE_SETS, Z_PREFIX, describe
 from vietser.features.normalize import has_speaker_baseline
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
+from vietser.numerals import Language, number
 
 PredictProba = Callable[[pd.DataFrame], np.ndarray]
 
@@ -286,12 +287,12 @@ def _cue(
         adjective_en, adjective_vi = "typical", "bình thường"
     unit_vi = _UNITS_VI.get(info.unit, info.unit)
     text_en = (
-        f"{_capitalised(info.name)} {_with_unit(_number(value), info.unit)}, "
+        f"{_capitalised(info.name)} {_with_unit(_measured(value, 'en'), info.unit)}, "
         f"{z:+.1f} SD vs {baseline[0]} ({adjective_en})"
     )
     text_vi = (
-        f"{_capitalised(info.name_vi)} {_with_unit(_vi(_number(value)), unit_vi)}, "
-        f"{_vi(f'{z:+.1f}')} SD so với {baseline[1]} ({adjective_vi})"
+        f"{_capitalised(info.name_vi)} {_with_unit(_measured(value, 'vi'), unit_vi)}, "
+        f"{number(z, '+.1f', 'vi')} SD so với {baseline[1]} ({adjective_vi})"
     )
     if supports is not None:
         text_en += f" → supports {supports}"
@@ -362,14 +363,9 @@ def _finite_items(columns: Sequence[str], row: np.ndarray) -> dict[str, float]:
     return {column: float(v) for column, v in zip(columns, row) if np.isfinite(v)}
 
 
-def _number(value: float) -> str:
+def _measured(value: float, language: Language) -> str:
     """One decimal from 1 up; two significant digits below (jitter is ~0.01)."""
-    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2g}"
-
-
-def _vi(text: str) -> str:
-    """Vietnamese decimal comma."""
-    return text.replace(".", ",")
+    return number(value, ".1f" if abs(value) >= 1 else ".2g", language)
 
 
 def _with_unit(number: str, unit: str) -> str:

@@ -208,6 +208,18 @@ def test_vietnamese_rationale_uses_vietnamese_rule_text_and_class_names() -> Non
     assert "panicky đúng." in result.rationale and "hoảng loạn" in result.rationale
 
 
+def test_vietnamese_rationale_writes_decimal_commas_and_english_points() -> None:
+    request = _request({"prosody.f0_mean_st": 2.0})
+    rulebook = _rulebook(_rule("panicky", "panic", 1.5))
+
+    [vietnamese] = RuleEngine(rulebook, prior_weight=0.5, language="vi").reason([request])
+    [english] = RuleEngine(rulebook, prior_weight=0.5).reason([request])
+
+    assert "bình tĩnh 0,33" in vietnamese.rationale and "(trọng số 0,5)" in vietnamese.rationale
+    assert "(+1,5)" in vietnamese.rationale and f"hoảng loạn {vietnamese.confidence:.2f}".replace(".", ",") in vietnamese.rationale
+    assert "calm 0.33" in english.rationale and "(prior weight 0.5)" in english.rationale and "(+1.5)" in english.rationale
+
+
 def test_unusable_acoustic_probabilities_fall_back_to_rules_and_are_flagged() -> None:
     engine = RuleEngine(_rulebook(_rule("high", "panic", 1.0)))
 

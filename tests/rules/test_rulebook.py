@@ -199,8 +199,25 @@ def test_vietnamese_rule_description_uses_vietnamese_names() -> None:
     name_vi, _ = feature_info("prosody.f0_mean_st", "vi")
 
     assert rulebook.rules[0].describe("vi") == (
-        f"NẾU {name_vi} > +1.0 SD (so với chính người nói) THÌ hoảng loạn (+1)"
+        f"NẾU {name_vi} > +1,0 SD (so với chính người nói) THÌ hoảng loạn (+1)"
     )
+
+
+def test_vietnamese_description_writes_decimal_commas_english_points_and_yaml_plain_numbers(tmp_path: Path) -> None:
+    when = [
+        {"feature": "prosody.speech_rate", "op": "between", "low": -0.25, "high": 1.5},
+        {"feature": "prosody.jitter_local", "op": "<", "value": 0.015, "scale": "raw"},
+    ]
+    path = _write(tmp_path / "decimals.yaml", [_rule(when=when, weight=1.5)])
+    rule = load_rulebook(path).rules[0]
+
+    vietnamese, english = rule.describe("vi"), rule.describe("en")
+    save_rulebook(load_rulebook(path), tmp_path / "again.yaml")
+    saved = yaml.safe_load((tmp_path / "again.yaml").read_text(encoding="utf-8"))["rules"][0]
+
+    assert "-0,25 .. +1,5 SD" in vietnamese and "< 0,015" in vietnamese and vietnamese.endswith("(+1,5)")
+    assert "-0.25 .. +1.5 SD" in english and "< 0.015" in english and english.endswith("(+1.5)")
+    assert (saved["weight"], saved["when"][0]["low"], saved["when"][1]["value"]) == (1.5, -0.25, 0.015)
 
 
 def test_default_rulebook_has_transcript_rules_for_panic_and_angry() -> None:

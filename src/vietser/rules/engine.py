@@ -30,6 +30,7 @@ import numpy as np
 
 from vietser.decision import ClipEvidence, ReasonerName
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
+from vietser.numerals import number
 from vietser.reasoning import ReasoningRequest, ReasoningResult
 from vietser.rules.core import (
     FeatureColumns,
@@ -136,27 +137,28 @@ def explain(
     language: Language = "en",
 ) -> str:
     """Rationale text: the acoustic prior, every fired rule with its rationale, the result."""
-    prior_text = ", ".join(f"{_class_name(c, language)} {prior[c]:.2f}" for c in CLASSES)
+    prior_text = ", ".join(f"{_class_name(c, language)} {number(prior[c], '.2f', language)}" for c in CLASSES)
+    weight = number(prior_weight, "g", language)
     if language == "vi":
-        parts = [f"Mô hình âm học: {prior_text} (trọng số {prior_weight:g})."]
+        parts = [f"Mô hình âm học: {prior_text} (trọng số {weight})."]
         heading, none_fired, result = (
             "Luật đã kích hoạt",
             "Không có luật nào kích hoạt.",
             "Kết luận",
         )
     else:
-        parts = [f"Acoustic model: {prior_text} (prior weight {prior_weight:g})."]
+        parts = [f"Acoustic model: {prior_text} (prior weight {weight})."]
         heading, none_fired, result = "Rules fired", "No rule fired.", "Result"
     if firings:
         lines = [
-            f"{f.rule_id} → {_class_name(f.supports, language)} (+{f.rule.weight:g}): "
+            f"{f.rule_id} → {_class_name(f.supports, language)} (+{number(f.rule.weight, 'g', language)}): "
             f"{getattr(f.rule.rationale, language)}"
             for f in firings
         ]
         parts.append(f"{heading}: " + " ".join(f"[{line}]" for line in lines))
     else:
         parts.append(none_fired)
-    parts.append(f"{result}: {_class_name(label, language)} {confidence:.2f}.")
+    parts.append(f"{result}: {_class_name(label, language)} {number(confidence, '.2f', language)}.")
     return " ".join(parts)
 
 

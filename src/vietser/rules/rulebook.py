@@ -35,12 +35,12 @@ from pydantic_core import PydanticCustomError
 from vietser.errors import RulebookError
 from vietser.features.catalog import describe as describe_feature
 from vietser.labels import VIETNAMESE_NAMES
+from vietser.numerals import Language, localise, number
 from vietser.rules.phrases import fold
 
 SupportedClass = Literal["calm", "angry", "panic"]
 Operator = Literal[">", ">=", "<", "<=", "between", "mentions"]
 Provenance = Literal["guideline", "induced", "refined", "person"]
-Language = Literal["en", "vi"]
 
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -61,14 +61,14 @@ def feature_info(column: str, language: Language = "en") -> tuple[str, str]:
     return (info.name_vi if language == "vi" else info.name), info.unit
 
 
-def _format_number(value: float, scale: str) -> str:
-    """Raw values as written; z thresholds signed, with one or two decimals (+1.0, -0.25)."""
+def _format_number(value: float, scale: str, language: Language) -> str:
+    """Raw values as written; z thresholds signed, with one or two decimals (+1.0, -0.25); in ``language``."""
     if scale == "raw":
-        return f"{value:g}"
+        return number(value, "g", language)
     if round(value, 2) == 0:
-        return "0.0"
+        return localise("0.0", language)
     text = f"{value:+.2f}"
-    return text[:-1] if text.endswith("0") else text
+    return localise(text[:-1] if text.endswith("0") else text, language)
 
 
 class Condition(BaseModel):
@@ -153,11 +153,11 @@ class Condition(BaseModel):
         name, unit = feature_info(self.feature, language)
         suffix = _SPEAKER_RELATIVE[language] if self.scale == "z" else unit
         if self.op == "between":
-            low = _format_number(self.low, self.scale)  # type: ignore[arg-type]
-            high = _format_number(self.high, self.scale)  # type: ignore[arg-type]
+            low = _format_number(self.low, self.scale, language)  # type: ignore[arg-type]
+            high = _format_number(self.high, self.scale, language)  # type: ignore[arg-type]
             text = f"{name} {_BETWEEN[language]} {low} .. {high}"
         else:
-            text = f"{name} {self.op} {_format_number(self.value, self.scale)}"  # type: ignore[arg-type]
+            text = f"{name} {self.op} {_format_number(self.value, self.scale, language)}"  # type: ignore[arg-type]
         return f"{text} {suffix}".rstrip()
 
 
@@ -199,7 +199,7 @@ class Rule(BaseModel):
         """One line: 'IF <conditions> THEN <class> (+weight)'."""
         conditions = _AND[language].join(c.describe(language) for c in self.when)
         if language == "vi":
-            return f"NẾU {conditions} THÌ {VIETNAMESE_NAMES[self.supports]} (+{self.weight:g})"
+            return f"NẾU {conditions} THÌ {VIETNAMESE_NAMES[self.supports]} (+{number(self.weight, 'g', 'vi')})"
         return f"IF {conditions} THEN {self.supports} (+{self.weight:g})"
 
 
