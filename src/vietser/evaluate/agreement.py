@@ -11,7 +11,7 @@ information and are left out of both.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from vietser.errors import ManifestError
-from vietser.labels import ANNOTATOR_PREFIX, CLASSES, annotator_columns
+from vietser.labels import ANNOTATOR_PREFIX, annotator_columns
+from vietser.votes import count_votes, majority_vote
 
 
 class AgreementReport(BaseModel):
@@ -50,28 +51,23 @@ def vote_counts(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd
             f"no {ANNOTATOR_PREFIX}* columns in the manifest; "
             "add one column of labels per annotator to measure agreement"
         )
-    votes = frame[columns].astype("string").apply(lambda column: column.str.strip())
-    found = {str(v) for v in pd.unique(votes.to_numpy().ravel()) if not pd.isna(v) and str(v) != ""}
-    if not found:
+    counts = count_votes(frame, columns)
+    if counts.columns.empty:
         raise ManifestError(f"the annotator columns {columns} hold no votes; fill in labels or drop the columns")
-    categories = [c for c in CLASSES if c in found] + sorted(found - set(CLASSES))
-    counts = pd.DataFrame({c: votes.eq(c).sum(axis=1).astype(int) for c in categories}, index=frame.index)
     return counts
 
 
 def item_agreement(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per item: ``n_votes``, ``majority`` (None on a tie or no votes) and ``agreement``.
+    """Per item: ``n_votes``, ``majority`` (None on a tie or no votes: :func:`vietser.votes.majority_vote`
+    with ``"no_majority"``) and ``agreement``.
 
     ``agreement`` is the share of the item's votes that name its most-voted
     class (NaN without votes). The result is indexed like ``frame``.
     """
-    counts = vote_counts(frame, columns)
-    n_votes = counts.sum(axis=1)
-    top = counts.max(axis=1)
-    tied = counts.eq(top, axis=0).sum(axis=1) > 1
-    majority = counts.idxmax(axis=1).astype(object).where(~tied & (n_votes > 0), None)
-    agreement = (top / n_votes.where(n_votes > 0)).astype(float)
-    return pd.DataFrame({"n_votes": n_votes, "majority": majority, "agreement": agreement}, index=frame.index)
+    majority = majority_vote(vote_counts(frame, columns), "no_majority")
+    return pd.DataFrame(
+        {"n_votes": majority.votes, "majority": majority.label, "agreement": majority.agreement}, index=frame.index
+    )
 
 
 def agreement_report(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> AgreementReport:

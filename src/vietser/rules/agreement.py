@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from vietser.errors import ManifestError
 from vietser.features.catalog import Z_PREFIX
 from vietser.labels import CLASSES, annotator_columns
 from vietser.rules.rulebook import feature_info
+from vietser.votes import count_votes, majority_vote
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,11 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def _majority(votes: list[str], fallback: object) -> tuple[str | None, float]:
-    if not votes:
-        return (fallback, 1.0) if isinstance(fallback, str) and fallback else (None, math.nan)
-    counts = Counter(votes)
-    top = max(counts.values())
-    tied = [v for v in counts if counts[v] == top]
-    order = {c: i for i, c in enumerate(CLASSES)}
-    winner = min(tied, key=lambda v: (v != fallback, order.get(v, len(order)), v))
-    return winner, top / len(votes)
-
-
 def majority_labels(
     frame: pd.DataFrame, label_col: str = "label", annotator_cols: Sequence[str] | None = None
 ) -> MajorityLabels:
-    """Majority of the annotator columns per clip; ties go to ``label_col``, then CLASSES order.
+    """Majority of the annotator columns per clip; ties go to ``label_col``, then CLASSES order
+    (:func:`vietser.votes.majority_vote` with ``"prefer_label"``).
 
     Clips without votes take ``label_col`` with agreement 1. ``annotator_cols=None`` uses
     every ``annotator_*`` column; with none, every clip takes ``label_col``.
@@ -89,23 +79,19 @@ def majority_labels(
     fallbacks = (
         frame[label_col] if label_col in frame.columns else pd.Series(None, index=frame.index)
     )
-    rows = frame[list(annotator_cols)].to_numpy(dtype=object)
-    votes = [[v.strip() for v in row if isinstance(v, str) and v.strip()] for row in rows]
-    results = [_majority(v, f) for v, f in zip(votes, fallbacks, strict=True)]
+    majority = majority_vote(count_votes(frame, annotator_cols), "prefer_label", fallbacks)
+    no_votes = (majority.votes == 0) & fallbacks.map(lambda f: isinstance(f, str) and bool(f))
+    label = majority.label.mask(no_votes, fallbacks)
+    agreement = majority.agreement.mask(no_votes, 1.0)
     source = (
         f"majority of {', '.join(annotator_cols)}" if annotator_cols else f"column {label_col!r}"
     )
-    unknown = sorted({label for label, _ in results if label is not None and label not in CLASSES})
+    unknown = sorted({v for v in label if v is not None and v not in CLASSES})
     if unknown:
         raise ManifestError(
             f"unknown labels {unknown} ({source}); map them onto {list(CLASSES)} first"
         )
-    return MajorityLabels(
-        label=pd.Series([label for label, _ in results], index=frame.index, dtype="object"),
-        agreement=pd.Series([agree for _, agree in results], index=frame.index, dtype=float),
-        votes=pd.Series([len(v) for v in votes], index=frame.index, dtype=int),
-        source=source,
-    )
+    return MajorityLabels(label=label, agreement=agreement, votes=majority.votes, source=source)
 
 
 def _cohens_d(a: np.ndarray, b: np.ndarray) -> float | None:
