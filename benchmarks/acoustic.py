@@ -50,7 +50,7 @@ from benchmarks.common import RAVDESS, corpus_features, machine
 from vietser.acoustic import (
     AcousticConfig,
     AcousticModel,
-    FeatureSet,
+    FeatureView,
     ModelKind,
     Normalisation,
     expected_calibration_error,
@@ -60,8 +60,8 @@ from vietser.errors import ModelError
 from vietser.labels import CLASSES
 from vietser.routing import confidence_scores, selective_accuracy
 
-BASELINE = (ModelKind.SVM_LINEAR, (FeatureSet.EGEMAPS,), Normalisation.CORPUS)
-FUSIONS = ((FeatureSet.EMOBASE,), (FeatureSet.COMPARE,), (FeatureSet.EMOBASE, FeatureSet.COMPARE))
+BASELINE = (ModelKind.SVM_LINEAR, (FeatureView.EGEMAPS,), Normalisation.CORPUS)
+FUSIONS = ((FeatureView.EMOBASE,), (FeatureView.COMPARE,), (FeatureView.EMOBASE, FeatureView.COMPARE))
 COVERAGE = 0.75
 
 
@@ -69,7 +69,7 @@ COVERAGE = 0.75
 class Row:
     corpus: str
     kind: ModelKind
-    views: tuple[FeatureSet, ...]
+    views: tuple[FeatureView, ...]
     normalisation: Normalisation
     macro_f1: float
     accuracy: float
@@ -127,8 +127,8 @@ def evaluate(corpus: str, frame: pd.DataFrame, config: AcousticConfig, outer_fol
 def configs(frame: pd.DataFrame, kinds: list[ModelKind], inner_folds: int, seed: int) -> list[AcousticConfig]:
     """Every model × views × normalisation whose columns the table has: each feature set
     alone, and eGeMAPS + prosody fused with the wide sets."""
-    views = [(feature_set,) for feature_set in FeatureSet]
-    views += [(FeatureSet.BOTH, *fusion) for fusion in FUSIONS]
+    views = [(feature_set,) for feature_set in FeatureView]
+    views += [(FeatureView.BOTH, *fusion) for fusion in FUSIONS]
     out = []
     for kind, (first, *fused), normalisation in itertools.product(kinds, views, Normalisation):
         try:

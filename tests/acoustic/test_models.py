@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vietser.acoustic import FeatureSet, Normalisation, feature_columns
+from vietser.acoustic import FeatureView, Normalisation, feature_columns
 from vietser.errors import ModelError
 
 COLUMNS = ["clip_id", "egemaps.a", "prosody.b", "z.egemaps.a", "z.prosody.b", "label"]
@@ -11,19 +11,19 @@ COLUMNS = ["clip_id", "egemaps.a", "prosody.b", "z.egemaps.a", "z.prosody.b", "l
 @pytest.mark.parametrize(
     ("feature_set", "normalisation", "expected"),
     [
-        (FeatureSet.EGEMAPS, Normalisation.SPEAKER, ["z.egemaps.a"]),
-        (FeatureSet.PROSODY, Normalisation.SPEAKER, ["z.prosody.b"]),
-        (FeatureSet.BOTH, Normalisation.SPEAKER, ["z.egemaps.a", "z.prosody.b"]),
-        (FeatureSet.EGEMAPS, Normalisation.CORPUS, ["egemaps.a"]),
-        (FeatureSet.BOTH, Normalisation.CORPUS, ["egemaps.a", "prosody.b"]),
+        (FeatureView.EGEMAPS, Normalisation.SPEAKER, ["z.egemaps.a"]),
+        (FeatureView.PROSODY, Normalisation.SPEAKER, ["z.prosody.b"]),
+        (FeatureView.BOTH, Normalisation.SPEAKER, ["z.egemaps.a", "z.prosody.b"]),
+        (FeatureView.EGEMAPS, Normalisation.CORPUS, ["egemaps.a"]),
+        (FeatureView.BOTH, Normalisation.CORPUS, ["egemaps.a", "prosody.b"]),
     ],
 )
 def test_feature_set_and_normalisation_select_columns(
-    feature_set: FeatureSet, normalisation: Normalisation, expected: list[str]
+    feature_set: FeatureView, normalisation: Normalisation, expected: list[str]
 ) -> None:
     assert feature_columns(COLUMNS, feature_set, normalisation) == expected
 
 
 def test_table_without_the_chosen_family_is_refused() -> None:
     with pytest.raises(ModelError, match="z.prosody."):
-        feature_columns(["clip_id", "z.egemaps.a"], FeatureSet.PROSODY, Normalisation.SPEAKER)
+        feature_columns(["clip_id", "z.egemaps.a"], FeatureView.PROSODY, Normalisation.SPEAKER)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from vietser.acoustic.calibration import expected_calibration_error
     from vietser.acoustic.config import AcousticConfig
     from vietser.acoustic.config import CalibrationMethod
-    from vietser.acoustic.config import FeatureSet
+    from vietser.acoustic.config import FeatureView
     from vietser.acoustic.config import ModelKind
     from vietser.acoustic.config import Normalisation
     from vietser.acoustic.models import feature_columns
@@ -31,7 +31,7 @@ __getattr__, __all__ = lazy_exports(
         "expected_calibration_error": "vietser.acoustic.calibration",
         "AcousticConfig": "vietser.acoustic.config",
         "CalibrationMethod": "vietser.acoustic.config",
-        "FeatureSet": "vietser.acoustic.config",
+        "FeatureView": "vietser.acoustic.config",
         "ModelKind": "vietser.acoustic.config",
         "Normalisation": "vietser.acoustic.config",
         "feature_columns": "vietser.acoustic.models",

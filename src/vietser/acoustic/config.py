@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from vietser.features.catalog import FeatureSetName
 
 
 class ModelKind(str, Enum):
@@ -17,9 +21,11 @@ class ModelKind(str, Enum):
     MLP = "mlp"
 
 
-class FeatureSet(str, Enum):
-    """Which feature family a model reads (``both`` = eGeMAPS + prosody; emobase and
-    ComParE are the wide openSMILE sets, see :mod:`vietser.features.smile`)."""
+class FeatureView(str, Enum):
+    """The columns one acoustic model reads, named by the extracted feature sets they come from
+    (:data:`VIEW_SETS`): one set, or ``both`` = eGeMAPS + prosody. emobase and ComParE are the wide
+    openSMILE sets, see :mod:`vietser.features.smile`. An extracted set itself is a
+    :data:`vietser.features.catalog.FeatureSetName`."""
 
     EGEMAPS = "egemaps"
     PROSODY = "prosody"
@@ -28,13 +34,13 @@ class FeatureSet(str, Enum):
     COMPARE = "compare"
 
 
-# The extracted feature sets (vietser.features.catalog.FEATURE_SETS) each FeatureSet reads.
-SET_FAMILIES: dict[FeatureSet, tuple[str, ...]] = {
-    FeatureSet.EGEMAPS: ("egemaps",),
-    FeatureSet.PROSODY: ("prosody",),
-    FeatureSet.BOTH: ("egemaps", "prosody"),
-    FeatureSet.EMOBASE: ("emobase",),
-    FeatureSet.COMPARE: ("compare",),
+# The extracted feature sets each view reads.
+VIEW_SETS: dict[FeatureView, tuple[FeatureSetName, ...]] = {
+    FeatureView.EGEMAPS: ("egemaps",),
+    FeatureView.PROSODY: ("prosody",),
+    FeatureView.BOTH: ("egemaps", "prosody"),
+    FeatureView.EMOBASE: ("emobase",),
+    FeatureView.COMPARE: ("compare",),
 }
 
 
@@ -80,9 +86,9 @@ class AcousticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: ModelKind = ModelKind.LOGREG
-    feature_set: FeatureSet = FeatureSet.BOTH
-    late_fusion: tuple[FeatureSet, ...] = Field(
-        default=(FeatureSet.EMOBASE,),
+    feature_set: FeatureView = FeatureView.BOTH
+    late_fusion: tuple[FeatureView, ...] = Field(
+        default=(FeatureView.EMOBASE,),
         description="further feature sets, each read by its own model of the same kind, tuned on its own; "
         "the class probabilities of all views are averaged before calibration. Empty: one model on feature_set. "
         "On RAVDESS (6 folds) eGeMAPS+prosody fused with emobase lifts macro-F1 by about 0.01-0.02",
@@ -105,14 +111,14 @@ class AcousticConfig(BaseModel):
     )
 
     @property
-    def views(self) -> tuple[FeatureSet, ...]:
+    def views(self) -> tuple[FeatureView, ...]:
         """The feature set of every model: ``feature_set`` first, then ``late_fusion``."""
         return (self.feature_set, *self.late_fusion)
 
     @property
-    def extracted_sets(self) -> tuple[str, ...]:
+    def extracted_sets(self) -> tuple[FeatureSetName, ...]:
         """The extracted feature sets the views read."""
-        return tuple(dict.fromkeys(name for view in self.views for name in SET_FAMILIES[view]))
+        return tuple(dict.fromkeys(name for view in self.views for name in VIEW_SETS[view]))
 
     @model_validator(mode="after")
     def _shares_are_shares(self) -> AcousticConfig:

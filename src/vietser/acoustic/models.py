@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from vietser.acoustic.config import SET_FAMILIES, FeatureSet, ModelKind, Normalisation
+from vietser.acoustic.config import VIEW_SETS, FeatureView, ModelKind, Normalisation
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
 
@@ -30,7 +30,7 @@ PARAM_GRIDS: dict[ModelKind, dict[str, list[Any]]] = {
 }
 
 
-def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisation: Normalisation) -> list[str]:
+def feature_columns(columns: Iterable[str], feature_set: FeatureView, normalisation: Normalisation) -> list[str]:
     """The columns of a features table that a model with these settings reads, in table order
     (with speaker normalisation, the ``spread.`` columns last).
 
@@ -40,12 +40,12 @@ def feature_columns(columns: Iterable[str], feature_set: FeatureSet, normalisati
     columns = list(columns)
     speaker = normalisation is Normalisation.SPEAKER
     prefix = Z_PREFIX if speaker else ""
-    wanted = tuple(f"{prefix}{name}." for name in SET_FAMILIES[feature_set])
+    wanted = tuple(f"{prefix}{name}." for name in VIEW_SETS[feature_set])
     selected = [column for column in columns if column.startswith(wanted)]
     if not selected:
         raise ModelError(
             f"the features table has no columns starting with {' or '.join(repr(w) for w in wanted)}; "
-            f"extract the {'/'.join(SET_FAMILIES[feature_set])} features first (vietser features --sets), "
+            f"extract the {'/'.join(VIEW_SETS[feature_set])} features first (vietser features --sets), "
             "or choose another feature_set / late_fusion / normalisation"
         )
     if speaker:  # what the speaker's clips vary by, beside each clip's z

@@ -21,6 +21,8 @@ import pandas as pd
 from vietser.errors import ConfigError
 from vietser.features.terms import DESCRIPTORS, EGEMAPS_WHOLE, FUNCTIONALS, PROSODY, REGIONS, Group, Term
 
+# An extracted feature set: the ``<name>.*`` columns the extractor computes and caches per clip. What one
+# acoustic model reads is a view of these sets (vietser.acoustic.config.FeatureView).
 FeatureSetName = Literal["egemaps", "prosody", "emobase", "compare"]
 FEATURE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody", "emobase", "compare")
 # Extracted when no sets are named: what the default acoustic model reads.
