@@ -60,7 +60,9 @@ class Decision(BaseModel):
     label: str
     probabilities: dict[str, float] = Field(
         description="class probabilities of the system that decided: the acoustic model's for a confident clip "
-        "(and a fallback), the reasoner's for a delegated one (see reasoner_probabilities)"
+        "(and a fallback), the reasoner's for a delegated one: the rule engine's distribution over the classes, "
+        "or for a reasoner that states only a confidence (an LLM) that confidence on its label and the rest "
+        "shared equally (see reasoner_probabilities)"
     )
     acoustic_probabilities: dict[str, float] = Field(
         description="the acoustic model's class probabilities; equal to probabilities unless a reasoner decided "
@@ -112,9 +114,9 @@ SEGMENT_FIELDS: tuple[str, ...] = ("call_id", "channel", "start_s", "end_s")
 
 
 def reasoner_probabilities(label: str, confidence: float, classes: Sequence[str]) -> dict[str, float]:
-    """A reasoner's answer as class probabilities: ``label`` gets the reasoner's ``confidence`` (the rule
-    engine's normalised score of that class, the LLM's stated confidence) and the other classes share the
-    rest equally, since the answer ranks only the class it names. A confidence below 1/k (k classes) is
+    """A reasoner's answer that states only a confidence (an LLM's) as class probabilities: ``label`` gets
+    ``confidence`` and the other classes share the rest equally, since the answer ranks only the class it
+    names (a reasoner with a distribution of its own, the rule engine, passes that through instead). A confidence below 1/k (k classes) is
     raised to 1/k, so the decided label is never less probable than another.
     """
     share = 1.0 / len(classes)

@@ -107,19 +107,24 @@ def acoustic_decisions(
     return decisions
 
 
+def _reasoned_probabilities(decision: Decision, result: ReasoningResult) -> dict[str, float]:
+    """The reasoner's distribution over the decision's classes; from its confidence alone when it has none."""
+    classes = list(decision.acoustic_probabilities)
+    if result.probabilities is None:
+        return reasoner_probabilities(result.label, result.confidence, classes)
+    if set(result.probabilities) != set(classes):
+        raise ValueError(f"the reasoner's classes {sorted(result.probabilities)} are not the decision's {sorted(classes)}")
+    return {name: result.probabilities[name] for name in classes}
+
+
 def apply_reasoning(decision: Decision, result: ReasoningResult) -> Decision:
-    """The reasoner's answer for a delegated clip, its probabilities from the reasoner's confidence; a failed
-    answer keeps the acoustic label and probabilities, flagged."""
+    """The reasoner's answer for a delegated clip, with the reasoner's distribution (or, when it states only a
+    confidence, one built from it); a failed answer keeps the acoustic label and probabilities, flagged."""
     kept = result.fallback and result.reasoner == "acoustic"
-    label = decision.acoustic_label if kept else result.label
     return decision.model_copy(
         update={
-            "label": label,
-            "probabilities": (
-                decision.acoustic_probabilities
-                if kept
-                else reasoner_probabilities(label, result.confidence, list(decision.acoustic_probabilities))
-            ),
+            "label": decision.acoustic_label if kept else result.label,
+            "probabilities": decision.acoustic_probabilities if kept else _reasoned_probabilities(decision, result),
             "reasoner": result.reasoner,
             "rationale": result.rationale or decision.rationale,
             "rules_applied": list(result.rules_used),

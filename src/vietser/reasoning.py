@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Protocol, Self, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vietser.decision import ClipEvidence, ReasonerName
+
+
+# A label this close to the top probability still leads the distribution (the rule engine breaks ties
+# equal to 9 decimals by rule priority).
+DISTRIBUTION_TIE = 1e-9
 
 
 class ReasoningRequest(BaseModel):
@@ -32,6 +38,11 @@ class ReasoningResult(BaseModel):
 
     label: str
     confidence: float = Field(ge=0.0, le=1.0)
+    probabilities: dict[str, float] | None = Field(
+        default=None,
+        description="the reasoner's own class distribution (the rule engine's softmax over its scores), led by "
+        "label; None when the reasoner states only a confidence on its label",
+    )
     rules_used: list[str] = Field(default_factory=list)
     rationale: str = ""
     reasoner: ReasonerName
@@ -41,6 +52,17 @@ class ReasoningResult(BaseModel):
     completion_tokens: int = 0
     latency_s: float = 0.0
     cached: bool = False
+
+    @model_validator(mode="after")
+    def _distribution_led_by_label(self) -> ReasoningResult:
+        if self.probabilities is None:
+            return self
+        values = list(self.probabilities.values())
+        if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in values) or abs(sum(values) - 1.0) > 1e-6:
+            raise ValueError(f"probabilities must lie in [0, 1] and sum to 1, got {self.probabilities}")
+        if self.probabilities.get(self.label, -1.0) < max(values) - DISTRIBUTION_TIE:
+            raise ValueError(f"label {self.label!r} must be a most probable class of {self.probabilities}")
+        return self
 
 
 class Reasoner(Protocol):

@@ -248,6 +248,7 @@ class RuleEngine:
         result = ReasoningResult(
             label=label,
             confidence=min(max(confidence, 0.0), 1.0),
+            probabilities=probabilities,
             rules_used=[f.rule_id for f in firings if f.supports == label],
             rationale=rationale,
             reasoner=self.name,
