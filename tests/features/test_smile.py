@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -42,3 +44,19 @@ def test_emobase_gives_its_988_functionals_under_its_own_prefix() -> None:
     assert tuple(values) == smile_columns("emobase")
     assert all(column.startswith("emobase.") for column in values)
     assert all(math.isfinite(value) for value in values.values())
+
+
+def test_building_the_extractor_does_not_scan_the_installed_distributions() -> None:
+    # A fresh process: the extractor is built once per process, and audobject caches the scan.
+    code = (
+        "import audobject.core.utils as utils\n"
+        "def scan():\n"
+        "    raise AssertionError('packages_distributions() scanned every installed distribution')\n"
+        "utils.packages_distributions = scan\n"
+        "from vietser.features.smile import _smile, smile_columns\n"
+        "assert len(smile_columns('egemaps')) == 88\n"
+        "print(_smile('egemaps').to_yaml_s().splitlines()[0])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("$opensmile.core.smile.Smile==")

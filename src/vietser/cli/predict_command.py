@@ -113,7 +113,7 @@ def predict(
     Exit status: 0 when at least one file was decided; 1 when none could be;
     2 for a usage error or an unusable run directory.
     """
-    from vietser.acoustic.domain import parse_priors
+    from vietser.acoustic.priors import parse_priors
     from vietser.run.predict import load_predictor
 
     with user_errors():

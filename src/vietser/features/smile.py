@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import audobject.core.utils
 import numpy as np
 import opensmile
 from opensmile.core.lib import OpenSmileException
@@ -28,7 +29,17 @@ OPENSMILE_SETS: dict[str, opensmile.FeatureSet] = {
 def _smile(name: str) -> opensmile.Smile:
     # Building the openSMILE configuration costs more than analysing a short
     # clip, so each process builds it once per feature set.
+    _known_distribution()
     return opensmile.Smile(feature_set=OPENSMILE_SETS[name], feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def _known_distribution() -> None:
+    # A Smile records its class key, whose package audobject looks up in
+    # importlib.metadata.packages_distributions(): a scan of every installed
+    # distribution's file list (0.2-0.5 s here, 10x building the configuration)
+    # unless the module is in audobject's cache of that scan. opensmile is its
+    # own distribution, which is all the lookup would find.
+    audobject.core.utils.PACKAGES_DISTRIBUTIONS.setdefault("opensmile", ["opensmile"])
 
 
 def smile_columns(name: str) -> tuple[str, ...]:
