@@ -164,5 +164,5 @@ def llama_server() -> Iterator[LlamaServer]:
         pytest.skip(missing)
     gguf = smollm2_gguf()
     assert gguf is not None
-    with LlamaServer(gguf, context=4096, threads=1, extra_args=("--metrics",)) as server:
+    with LlamaServer(gguf, context=8192, threads=1, extra_args=("--metrics",)) as server:
         yield server

@@ -85,6 +85,23 @@ def test_seed_temperature_and_max_tokens_are_sent(scripted_server: ServerFactory
     assert (body["seed"], body["temperature"], body["max_tokens"]) == (7, 0.3, 128)
 
 
+def test_unset_max_tokens_sends_what_the_longest_valid_answer_can_take(
+    scripted_server: ServerFactory, make_config: ConfigFactory
+) -> None:
+    from vietser.labels import CLASSES
+    from vietser.llm.client import UNBOUNDED_MAX_TOKENS
+    from vietser.llm.schema import answer_json_schema, answer_token_bound
+
+    server = scripted_server([reply("calm"), reply("calm")])
+    client = ChatClient(make_config(server))
+    answer_schema = answer_json_schema(CLASSES, ["R1", "R2"])
+    client.complete(MESSAGES, answer_schema)
+    client.complete(MESSAGES, SCHEMA)
+    bounded, unbounded = (body["max_tokens"] for body in server.requests)
+    assert bounded == answer_token_bound(answer_schema) > 2000
+    assert unbounded == UNBOUNDED_MAX_TOKENS
+
+
 def test_server_errors_are_retried_with_exponential_backoff(
     scripted_server: ServerFactory, make_config: ConfigFactory
 ) -> None:

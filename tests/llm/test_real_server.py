@@ -1,11 +1,14 @@
 """The LLM reasoner against a real llama-server with a real model (SmolLM2-135M-Instruct on the CPU).
 
 Slow: a live call takes seconds to a minute on a loaded two-core machine, so the module asks the model
-twice and every test reads those answers, their call log or the server's counters.
+twice and every test reads those answers, their call log or the server's counters; the sampled evaluation
+asks eight clips more. Greedy decoding (temperature 0, a seed) on one slot, so the answers are the same on
+every run, and every one of them must be usable: a fallback here is a defect, not bad luck.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from vietser.llm.check import probe_requests
 from vietser.llm.client import LLMConfig
 from vietser.llm.local_server import LlamaServer
 from vietser.llm.reasoner import LLMReasoner
-from vietser.llm.schema import LLMAnswer, MAX_RULES_USED
+from vietser.llm.schema import MAX_RATIONALE_CHARS, MAX_RULES_USED, LLMAnswer
 from vietser.reasoning import ReasoningResult
 from vietser.rules.rulebook import Condition, Rationale, Rule, Rulebook, dump_rulebook
 
@@ -60,7 +63,7 @@ def call_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def config(llama_server: LlamaServer, call_log: Path) -> LLMConfig:
-    return LLMConfig(base_url=llama_server.base_url, model=llama_server.model, cache_path=call_log, max_tokens=256)
+    return LLMConfig(base_url=llama_server.base_url, model=llama_server.model, cache_path=call_log, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +131,9 @@ def test_llm_check_probes_the_real_server(llama_server: LlamaServer, tmp_path: P
     )
     assert result.exit_code == 0, result.output
     assert "json_schema" in result.output and "1 of 1" in result.output
-    assert "4096" in result.output  # the context length from /props
+    assert "8192" in result.output  # the context length from /props
+    assert "answer token limit" in result.output
+    assert "problem" not in result.output  # it holds the prompt and the longest valid answer
 
 
 def test_a_sampled_llm_baseline_asks_the_sample_and_the_delegated_clips(
@@ -141,11 +146,49 @@ def test_a_sampled_llm_baseline_asks_the_sample_and_the_delegated_clips(
 
     run_dir = tmp_path / "run"
     train_run(small_demo_features, small_run_config(routing=DelegationBudget(max_delegation=0.25)), run_dir)
-    config = LLMConfig(base_url=llama_server.base_url, model=llama_server.model, use_cache=False)
+    config = LLMConfig(base_url=llama_server.base_url, model=llama_server.model, use_cache=False, seed=0)
     result = evaluate_run(run_dir, llm=config.model_copy(update={"baseline_clips": 4}))
 
     usage = result.summary["llm_usage"]
-    delegated = sum(d.route.value == "delegated" for d in result.decisions)
-    assert usage["calls"] == delegated + 4 + 4, usage
+    delegated = [d for d in result.decisions if d.route.value == "delegated"]
+    assert usage["calls"] == len(delegated) + 4 + 4, usage
     assert usage["requests"] == usage["calls"]
+    assert (usage["fallbacks"], usage["failures"]) == (0, {}), usage  # every answer schema-valid
+    assert all(d.reasoner == "llm" and not d.fallback for d in delegated)
     assert any(name.startswith("LLM only (sampled, n=4 of ") for name in result.summary["test"])
+
+
+def widest_answer(rationale_json: str) -> str:
+    """A valid answer with every gap as wide as llama.cpp's JSON grammar allows ("\\n"{1,2} [ \\t]{0,20})."""
+    gap = "\n\n" + " \t" * 10
+    rules = f"{gap},{gap}".join(['"R2"'] * MAX_RULES_USED)  # RULEBOOK's longest short id
+    pairs = [
+        f'"label"{gap}:{gap}"angry"',
+        f'"confidence"{gap}:{gap}0.1234567890123456e-1234567890123456',
+        f'"rules_used"{gap}:{gap}[{gap}{rules}{gap}]',
+        f'"rationale"{gap}:{gap}{rationale_json}',
+    ]
+    return "{" + gap + f"{gap},{gap}".join(pairs) + gap + "}"
+
+
+N = MAX_RATIONALE_CHARS
+RATIONALES = {  # the longest rationale, as JSON text
+    "ASCII": json.dumps("a" * N),
+    "the Vietnamese reply once cut at 512 tokens": json.dumps(("điểm " * N)[:N], ensure_ascii=False),
+    "3-byte UTF-8": json.dumps("ọ" * N, ensure_ascii=False),
+    "4-byte UTF-8": json.dumps("😀" * N, ensure_ascii=False),
+    "\\u escapes": json.dumps("ọ" * N),
+}
+
+
+def test_the_token_limit_holds_the_longest_valid_answers_as_the_real_tokenizer_counts_them(
+    llama_server: LlamaServer, config: LLMConfig
+) -> None:
+    with LLMReasoner(config, RULEBOOK) as reasoner:
+        limit = reasoner.max_tokens
+    for kind, rationale in RATIONALES.items():
+        answer = widest_answer(rationale)
+        assert LLMAnswer.model_validate_json(answer).rationale == json.loads(rationale)
+        reply = httpx.post(f"http://127.0.0.1:{llama_server.port}/tokenize", json={"content": answer}, timeout=30)
+        tokens = len(reply.json()["tokens"])
+        assert tokens <= len(answer.encode("utf-8")) <= limit, (kind, tokens, limit)

@@ -332,6 +332,24 @@ def test_a_server_that_cut_the_prompt_is_counted_and_warned_about(
     assert "cut the prompt" in caplog.text
 
 
+def test_each_clip_is_sent_a_token_limit_its_longest_valid_answer_fits_and_a_lower_one_is_warned_about(
+    scripted_server: ServerFactory,
+    make_reasoner: ReasonerFactory,
+    make_request: RequestFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from vietser.llm.schema import answer_token_bound
+
+    server = scripted_server(policy=fixed_label_policy("panic"))
+    reasoner = make_reasoner(server)
+    reasoner.reason([make_request()])
+    [body] = server.requests
+    assert body["max_tokens"] == answer_token_bound(body["response_format"]["json_schema"]["schema"])
+    assert body["max_tokens"] <= reasoner.max_tokens and "below" not in caplog.text
+    make_reasoner(server, max_tokens=512)
+    assert "llm.max_tokens 512 is below the" in caplog.text
+
+
 def test_usage_reports_latency_percentiles(
     scripted_server: ServerFactory, make_reasoner: ReasonerFactory, make_request: RequestFactory
 ) -> None:

@@ -111,3 +111,58 @@ def test_the_schema_bounds_the_arrays_and_strings_a_model_could_repeat() -> None
     properties = answer_json_schema(["calm"], [])["properties"]
     assert properties["rules_used"]["maxItems"] == MAX_RULES_USED
     assert "maxLength" in properties["rules_used"]["items"] and "maxLength" in properties["rationale"]
+
+
+# The most whitespace llama.cpp's JSON grammar allows between two tokens: "\n"{1,2} [ \t]{0,20}.
+GAP = "\n\n" + " \t" * 10
+
+
+def longest_answer(rule_ids: list[str]) -> str:
+    """The longest reply the answer schema admits under llama.cpp's grammar: every gap at its widest, a
+    16.16e16-digit number, the longest enum values, and the rationale all \\uXXXX escapes."""
+    from vietser.llm.schema import MAX_RATIONALE_CHARS, MAX_RULES_USED
+
+    def pair(key: str, value: str) -> str:
+        return f'"{key}"{GAP}:{GAP}{value}{GAP}'
+
+    label = max(CLASSES, key=len)
+    rules = f",{GAP}".join(f'"{max(rule_ids, key=len)}"{GAP}' for _ in range(MAX_RULES_USED))
+    parts = [
+        pair("label", f'"{label}"'),
+        pair("confidence", "0.1234567890123456e-1234567890123456"),
+        pair("rules_used", f"[{GAP}{rules}]"),
+        pair("rationale", '"' + "\\u1ecd" * MAX_RATIONALE_CHARS + '"'),
+    ]
+    return "{" + GAP + f",{GAP}".join(parts) + "}" + GAP
+
+
+def test_the_token_bound_holds_the_longest_valid_answer_spelt_one_byte_per_token() -> None:
+    from vietser.llm.schema import END_TOKENS, MAX_RATIONALE_CHARS, answer_token_bound
+
+    rule_ids = [f"R{i}" for i in range(1, 13)]
+    content = longest_answer(rule_ids)
+    parsed = parse_answer(content, classes=CLASSES, rule_ids=rule_ids)
+    assert parsed.failure is None and parsed.answer is not None
+    assert parsed.answer.rationale == "ọ" * MAX_RATIONALE_CHARS
+    bound = answer_token_bound(answer_json_schema(CLASSES, rule_ids))
+    assert bound is not None
+    assert len(content.encode("utf-8")) + END_TOKENS <= bound <= len(content.encode("utf-8")) + END_TOKENS + 200
+
+
+def test_the_token_bound_shrinks_with_the_rules_a_clip_may_cite() -> None:
+    from vietser.llm.schema import answer_token_bound
+
+    rule_ids = [f"R{i}" for i in range(1, 13)]
+    every, some, none = (answer_token_bound(answer_json_schema(CLASSES, rule_ids, c)) for c in (None, ["R1"], []))
+    assert every is not None and some is not None and none is not None
+    assert none < some < every
+
+
+def test_a_schema_that_leaves_a_length_unbounded_has_no_token_bound() -> None:
+    from vietser.llm.schema import answer_token_bound
+
+    schema = answer_json_schema(CLASSES, ())
+    assert answer_token_bound(schema) is not None
+    del schema["properties"]["rationale"]["maxLength"]
+    assert answer_token_bound(schema) is None
+    assert answer_token_bound({"type": "object", "properties": {}}) is None  # extra keys allowed

@@ -71,6 +71,7 @@ def check(
     table.add_row("prompt tokens", str(result.prompt_tokens))
     table.add_row("generation", f"{result.completion_tokens_per_s:.1f} tokens/s")
     table.add_row("context length", str(result.context_length or "not reported"))
+    table.add_row("answer token limit", f"{result.answer_tokens} (the longest valid answer fits)")
     table.add_row("parallel slots", str(result.slots or "not reported"))
     table.add_row("recommended", ", ".join(f"{k}={v}" for k, v in result.recommended.items()))
     console.print(table)

@@ -46,7 +46,12 @@ LLMRetriesOption = Annotated[
 ]
 LLMMaxTokensOption = Annotated[
     Optional[int],
-    typer.Option("--llm-max-tokens", envvar="VIETSER_LLM_MAX_TOKENS", help="Answer token limit (default 512).", min=16),
+    typer.Option(
+        "--llm-max-tokens",
+        envvar="VIETSER_LLM_MAX_TOKENS",
+        help="Answer token limit (default: what the longest answer the schema admits can take, about 2,500).",
+        min=16,
+    ),
 ]
 LLMStructuredOutputOption = Annotated[
     Optional[str],

@@ -22,9 +22,6 @@ from vietser.llm.reasoner import KEY_FEATURES, LLMReasoner
 from vietser.reasoning import ReasoningRequest
 from vietser.rules.rulebook import Rulebook
 
-# The answer needs about 160 tokens with the bounded schema; a context shorter than prompt + this is cut.
-ANSWER_TOKENS = 512
-
 
 class EndpointCheck(BaseModel):
     """What the probe found; ``problems`` lists what will make a run fail or fall back."""
@@ -39,6 +36,7 @@ class EndpointCheck(BaseModel):
     prompt_tokens: int
     completion_tokens_per_s: float
     context_length: int | None
+    answer_tokens: int
     slots: int | None
     recommended: dict[str, Any]
     problems: list[str]
@@ -92,12 +90,13 @@ def check_endpoint(config: LLMConfig, rulebook: Rulebook, requests: int = 3) -> 
     with LLMReasoner(probe, rulebook) as reasoner:
         results = reasoner.reason(probe_requests(requests))
         usage = reasoner.usage
+        answer_tokens = reasoner.max_tokens
     answered = sum(not result.fallback for result in results)
     context, slots = server_limits(config)
     generation_s = sum(result.latency_s for result in results if not result.fallback)
     completion = sum(result.completion_tokens for result in results if not result.fallback)
     prompt = max((result.prompt_tokens for result in results), default=0)
-    problems = _problems(usage.failures, context, prompt)
+    problems = _problems(usage.failures, context, prompt, answer_tokens)
     return EndpointCheck(
         models=listed_models(config),
         structured_output=usage.structured_output if answered else None,
@@ -109,6 +108,7 @@ def check_endpoint(config: LLMConfig, rulebook: Rulebook, requests: int = 3) -> 
         prompt_tokens=prompt,
         completion_tokens_per_s=completion / generation_s if generation_s else 0.0,
         context_length=context,
+        answer_tokens=answer_tokens,
         slots=slots,
         recommended=_recommended(usage.structured_output, usage.p95_latency_s, slots, answered),
         problems=problems,
@@ -123,12 +123,12 @@ def _recommended(form: str, p95_s: float, slots: int | None, answered: int) -> d
     return settings
 
 
-def _problems(failures: dict[str, int], context: int | None, prompt_tokens: int) -> list[str]:
+def _problems(failures: dict[str, int], context: int | None, prompt_tokens: int, answer_tokens: int) -> list[str]:
     problems = [f"{count} probe answers unusable: {reason}" for reason, count in failures.items()]
-    if context is not None and prompt_tokens and context < prompt_tokens + ANSWER_TOKENS:
+    if context is not None and prompt_tokens and context < prompt_tokens + answer_tokens:
         problems.append(
-            f"context length {context} is shorter than the prompt ({prompt_tokens} tokens) plus an answer "
-            f"({ANSWER_TOKENS}); start the server with a longer context (llama-server -c 8192, "
+            f"context length {context} is shorter than the prompt ({prompt_tokens} tokens) plus the longest "
+            f"answer (max_tokens {answer_tokens}); start the server with a longer context (llama-server -c 8192, "
             "OLLAMA_CONTEXT_LENGTH=8192)"
         )
     return problems

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vietser.errors import ConfigError
-from vietser.llm.schema import CONNECTION_ERROR, INVALID_RESPONSE, SCHEMA_NAME, TIMEOUT, http_failure
+from vietser.llm.schema import (
+    CONNECTION_ERROR,
+    INVALID_RESPONSE,
+    SCHEMA_NAME,
+    TIMEOUT,
+    answer_token_bound,
+    http_failure,
+)
 
 if TYPE_CHECKING:  # the SDK takes a second to import: only a client that sends requests loads it
     import openai
@@ -45,6 +52,8 @@ _RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 _FORMAT_REJECTED_STATUS = frozenset({400, 422})
 MAX_RETRY_AFTER_S = 120.0
 MAX_TIMEOUTS = 2
+# The answer token limit for a schema that leaves a length unbounded (the refinement proposer's edit list).
+UNBOUNDED_MAX_TOKENS = 512
 
 
 class LLMConfig(BaseModel):
@@ -71,7 +80,12 @@ class LLMConfig(BaseModel):
     backoff_s: float = Field(default=0.5, ge=0, description="wait before retry n is backoff_s * 2**(n-1)")
     concurrency: int = Field(default=1, ge=1, description="requests in flight at once (a CPU server has one slot)")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=512, ge=16)
+    max_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="answer token limit; unset: the most tokens an answer the schema admits can take "
+        "(about 2,500 for the reasoner's), so a valid answer is never cut",
+    )
     structured_output: StructuredOutput = Field(
         default="json_schema", description="the first form tried; a 400/422 on it moves to the next, once per run"
     )
@@ -192,6 +206,15 @@ class ChatReply:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def max_tokens(config: LLMConfig, response_schema: dict[str, Any]) -> int:
+    """The answer token limit sent: ``config.max_tokens`` when set, else the schema's
+    :func:`~vietser.llm.schema.answer_token_bound`."""
+    if config.max_tokens is not None:
+        return config.max_tokens
+    bound = answer_token_bound(response_schema)
+    return UNBOUNDED_MAX_TOKENS if bound is None else bound
+
+
 def _failure_of(exc: openai.OpenAIError) -> tuple[str, bool]:
     """The fallback reason of an SDK error and whether retrying may help."""
     import openai
@@ -301,7 +324,7 @@ class ChatClient:
         params: dict[str, Any] = {
             "model": self.config.model,
             "temperature": self.config.temperature,
-            "max_tokens": self.config.max_tokens,
+            "max_tokens": max_tokens(self.config, response_schema),
         }
         if self.config.seed is not None:
             params["seed"] = self.config.seed

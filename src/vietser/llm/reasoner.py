@@ -37,8 +37,14 @@ from vietser.decision import ClipEvidence, ReasonerName
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 from vietser.llm.chat import Checked, LoggedChat, Turn
-from vietser.llm.client import LLMConfig
-from vietser.llm.schema import EMPTY_RESPONSE, ParsedAnswer, answer_json_schema, parse_answer
+from vietser.llm.client import LLMConfig, max_tokens
+from vietser.llm.schema import (
+    EMPTY_RESPONSE,
+    ParsedAnswer,
+    answer_json_schema,
+    answer_token_bound,
+    parse_answer,
+)
 from vietser.reasoning import ReasoningRequest, ReasoningResult
 from vietser.rules.core import FeatureColumns, conditions_hold
 from vietser.rules.phrases import fold, mentioned
@@ -326,8 +332,19 @@ class LLMReasoner:
         self._short_ids = self._prompts.short_ids
         # The model cites the short ids (the schema's enum); a full id is understood too.
         self._rule_ids = (*self._short_ids, *self._short_ids.values())
-        self._chat = LoggedChat(config, answer_json_schema(self.classes, list(self._short_ids)))
+        schema = answer_json_schema(self.classes, list(self._short_ids))
+        self._chat = LoggedChat(config, schema)
         self.cache = self._chat.cache
+        # Every clip's schema is this one narrowed, so no clip's answer needs more.
+        self.max_tokens = max_tokens(config, schema)
+        bound = answer_token_bound(schema)
+        if bound is not None and self.max_tokens < bound:
+            logger.warning(
+                "llm.max_tokens %d is below the %d tokens the longest valid answer can take: a long answer "
+                "may be cut (and fall back, 'truncated at max_tokens'); leave it unset to send the bound",
+                self.max_tokens,
+                bound,
+            )
         self._outcomes: list[_Outcome] = []
         self._lock = threading.Lock()
 

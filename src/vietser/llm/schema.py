@@ -36,8 +36,19 @@ COPIED_PLACEHOLDER = "copied placeholder"
 
 MAX_RULES_USED = 4
 MAX_RULE_ID_CHARS = 48
-MAX_RATIONALE_CHARS = 400
+# Three sentences. Each character may cost six tokens (a \uXXXX escape, one byte per token), so this bound
+# sets most of the answer's token limit (:func:`answer_token_bound`).
+MAX_RATIONALE_CHARS = 300
 RATIONALE_HINT = "one to three sentences citing the evidence"
+
+# What llama.cpp's JSON-schema grammar (common/json-schema-to-grammar.cpp, Ollama's too) lets a reply hold:
+# whitespace between two JSON tokens ("\n"{1,2} [ \t]{0,20}), a number (16 digits before and after the
+# point and in the exponent), and one string character (a \uXXXX escape).
+MAX_SPACE_BYTES = 22
+MAX_NUMBER_BYTES = 52
+MAX_CHAR_BYTES = 6
+# The end-of-turn token(s) a chat model emits after the JSON.
+END_TOKENS = 4
 
 
 def http_failure(status: int) -> str:
@@ -85,6 +96,62 @@ def answer_json_schema(
     elif citable is not None:
         schema["properties"]["rules_used"]["maxItems"] = 0
     return schema
+
+
+def answer_token_bound(schema: dict[str, Any]) -> int | None:
+    """The most tokens a reply ``schema`` admits can take, so a ``max_tokens`` of this never cuts a valid
+    answer; ``None`` when the schema leaves a length unbounded.
+
+    It counts bytes under llama.cpp's JSON grammar (the longest number, a ``\\uXXXX`` escape per string
+    character, the most whitespace between tokens), since every token carries at least one byte and a
+    constrained model may spell its reply one byte per token; plus the end-of-turn tokens.
+    """
+    size = _max_bytes(schema, schema.get("$defs", {}))
+    return None if size is None else size + END_TOKENS
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _sequence_bytes(parts: Sequence[int]) -> int:
+    """An object or array: the brackets, the parts and the commas between them, each followed by whitespace."""
+    return 2 * (1 + MAX_SPACE_BYTES) + sum(parts) + max(len(parts) - 1, 0) * (1 + MAX_SPACE_BYTES)
+
+
+def _max_bytes(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> int | None:
+    """The most bytes of a value ``schema`` admits, with the whitespace after it; ``None`` when unbounded."""
+    if depth > len(defs) + 8:  # a recursive $ref
+        return None
+    if "$ref" in schema:
+        return _max_bytes(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
+    if "anyOf" in schema or "oneOf" in schema:
+        options = schema.get("anyOf", schema.get("oneOf"))
+        bounds = [bound for option in options if (bound := _max_bytes(option, defs, depth + 1)) is not None]
+        return max(bounds) if len(bounds) == len(options) else None
+    if "enum" in schema or "const" in schema:
+        return max(_json_bytes(value) for value in schema.get("enum", [schema.get("const")])) + MAX_SPACE_BYTES
+    kind = schema.get("type")
+    if kind == "string":
+        length = schema.get("maxLength")
+        return None if length is None else 2 + length * MAX_CHAR_BYTES + MAX_SPACE_BYTES
+    if kind in ("number", "integer"):
+        return MAX_NUMBER_BYTES + MAX_SPACE_BYTES
+    if kind in ("boolean", "null"):
+        return len("false") + MAX_SPACE_BYTES
+    if kind == "array":
+        item = _max_bytes(schema.get("items", {}), defs, depth + 1)
+        count = schema.get("maxItems")
+        return None if item is None or count is None else _sequence_bytes([item] * count)
+    if kind == "object" and schema.get("additionalProperties") is False:
+        pairs = []  # "key" whitespace ":" whitespace value
+        for key, value in schema.get("properties", {}).items():
+            bound = _max_bytes(value, defs, depth + 1)
+            if bound is None:
+                return None
+            pairs.append(_json_bytes(key) + 1 + 2 * MAX_SPACE_BYTES + bound)
+        return _sequence_bytes(pairs)
+    return None
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
