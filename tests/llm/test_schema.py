@@ -166,3 +166,12 @@ def test_a_schema_that_leaves_a_length_unbounded_has_no_token_bound() -> None:
     del schema["properties"]["rationale"]["maxLength"]
     assert answer_token_bound(schema) is None
     assert answer_token_bound({"type": "object", "properties": {}}) is None  # extra keys allowed
+    node = {"type": "object", "additionalProperties": False, "properties": {"next": {"$ref": "#/$defs/Node"}}}
+    assert answer_token_bound({"$defs": {"Node": node}, "$ref": "#/$defs/Node"}) is None  # recursive
+
+
+def test_a_choice_is_bounded_by_its_longest_option() -> None:
+    from vietser.llm.schema import answer_token_bound
+
+    short, long = {"type": "boolean"}, {"type": "string", "maxLength": 30}
+    assert answer_token_bound({"anyOf": [short, long]}) == answer_token_bound(long) > answer_token_bound(short)

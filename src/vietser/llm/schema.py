@@ -106,7 +106,7 @@ def answer_token_bound(schema: dict[str, Any]) -> int | None:
     character, the most whitespace between tokens), since every token carries at least one byte and a
     constrained model may spell its reply one byte per token; plus the end-of-turn tokens.
     """
-    size = _max_bytes(schema, schema.get("$defs", {}))
+    size = _max_bytes(schema, schema.get("$defs", {}), frozenset())
     return None if size is None else size + END_TOKENS
 
 
@@ -119,34 +119,34 @@ def _sequence_bytes(parts: Sequence[int]) -> int:
     return 2 * (1 + MAX_SPACE_BYTES) + sum(parts) + max(len(parts) - 1, 0) * (1 + MAX_SPACE_BYTES)
 
 
-def _max_bytes(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> int | None:
-    """The most bytes of a value ``schema`` admits, with the whitespace after it; ``None`` when unbounded."""
-    if depth > len(defs) + 8:  # a recursive $ref
-        return None
+def _max_bytes(schema: dict[str, Any], defs: dict[str, Any], refs: frozenset[str]) -> int | None:
+    """The most bytes of a value ``schema`` admits, with the whitespace after it; ``None`` when unbounded
+    (``refs``: the ``$ref`` definitions being expanded, so a recursive one is unbounded)."""
     if "$ref" in schema:
-        return _max_bytes(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return None if name in refs else _max_bytes(defs.get(name, {}), defs, refs | {name})
     if "anyOf" in schema or "oneOf" in schema:
         options = schema.get("anyOf", schema.get("oneOf"))
-        bounds = [bound for option in options if (bound := _max_bytes(option, defs, depth + 1)) is not None]
+        bounds = [bound for option in options if (bound := _max_bytes(option, defs, refs)) is not None]
         return max(bounds) if len(bounds) == len(options) else None
     if "enum" in schema or "const" in schema:
         return max(_json_bytes(value) for value in schema.get("enum", [schema.get("const")])) + MAX_SPACE_BYTES
     kind = schema.get("type")
     if kind == "string":
-        length = schema.get("maxLength")
+        length = None if "pattern" in schema else schema.get("maxLength")  # llama.cpp: a pattern overrides it
         return None if length is None else 2 + length * MAX_CHAR_BYTES + MAX_SPACE_BYTES
     if kind in ("number", "integer"):
         return MAX_NUMBER_BYTES + MAX_SPACE_BYTES
     if kind in ("boolean", "null"):
         return len("false") + MAX_SPACE_BYTES
     if kind == "array":
-        item = _max_bytes(schema.get("items", {}), defs, depth + 1)
+        item = _max_bytes(schema.get("items", {}), defs, refs)
         count = schema.get("maxItems")
         return None if item is None or count is None else _sequence_bytes([item] * count)
     if kind == "object" and schema.get("additionalProperties") is False:
         pairs = []  # "key" whitespace ":" whitespace value
         for key, value in schema.get("properties", {}).items():
-            bound = _max_bytes(value, defs, depth + 1)
+            bound = _max_bytes(value, defs, refs)
             if bound is None:
                 return None
             pairs.append(_json_bytes(key) + 1 + 2 * MAX_SPACE_BYTES + bound)
