@@ -1,4 +1,5 @@
-"""A tiny run directory with real audio and Decisions, a measuring predictor, and a live server."""
+"""A tiny run directory with real audio and Decisions, a stereo call with its segment decisions, a measuring
+predictor, and a live server."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_voice_like
+from vietser.calls.call import CallResult
+from vietser.calls.timeline import CallSummary, summarize_speaker
+from vietser.cli.calls_command import call_lines
 from vietser.data.audio import load_audio
 from vietser.decision import Cue, Decision, Route
 from vietser.labels import CLASSES
@@ -133,6 +137,57 @@ def measure_predictor(path: Path) -> Decision:
         route=Route.CONFIDENT,
         reasoner="acoustic",
     )
+
+
+RATE = 8_000
+# channel, start, end, label, route, out of domain
+SEGMENTS = [
+    ("agent", 0.5, 1.5, "calm", Route.CONFIDENT, False),
+    ("caller", 2.0, 3.0, "panic", Route.DELEGATED, False),
+    ("caller", 3.5, 4.5, "angry", Route.DELEGATED, True),
+]
+
+
+def _segment(
+    call_id: str, path: Path, channel: str, start: float, end: float, label: str, route: Route, ood: bool
+) -> Decision:
+    probabilities = {name: (0.6 if name == label else 0.2) for name in CLASSES}
+    return Decision(
+        clip_id=f"{call_id}/{channel}/{start:09.3f}",
+        path=str(path),
+        speaker=f"{call_id}/{channel}",
+        label=label,
+        probabilities=probabilities,
+        acoustic_label=label,
+        confidence=0.6,
+        route=route,
+        reasoner="rules" if route == Route.DELEGATED else "acoustic",
+        out_of_domain=ood,
+        call_id=call_id,
+        channel=channel,
+        start_s=start,
+        end_s=end,
+    )
+
+
+def write_call(folder: Path, call_id: str = "call-1") -> tuple[Path, Path]:
+    """A 5 s stereo 8 kHz call (agent speaks on the left at 0.5 s, the caller on the right at 2 s and 3.5 s)
+    and its predict --segments output; returns (audio, JSON Lines)."""
+    audio = folder / f"{call_id}.wav"
+    stereo = np.zeros((5 * RATE, 2), dtype=np.float32)
+    for index, (_, start, end, *_rest) in enumerate(SEGMENTS):
+        voice = make_voice_like(f0=150 + 60 * index, duration_s=end - start, sample_rate=RATE, seed=index)
+        stereo[int(start * RATE) : int(start * RATE) + len(voice), 0 if index == 0 else 1] = voice
+    sf.write(audio, stereo, RATE, subtype="PCM_16")
+    decisions = [_segment(call_id, audio, *segment) for segment in SEGMENTS]
+    speakers = [
+        summarize_speaker(channel, [d for d in decisions if d.channel == channel], False, 1.0, False)
+        for channel in ("agent", "caller")
+    ]
+    summary = CallSummary(call_id=call_id, path=str(audio), duration_s=5.0, smoothing_s=0.0, speakers=speakers, skipped=0)
+    lines = folder / f"{call_id}.jsonl"
+    lines.write_text("".join(f"{line}\n" for line in call_lines(CallResult(decisions, summary, []))), encoding="utf-8")
+    return audio, lines
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""End to end in headless Chromium: queue → clip → label two clips by keyboard → store and export."""
+"""End to end in headless Chromium: queue → clip → label two clips by keyboard → store and export; a call's
+timeline → play a segment → correct it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.review.conftest import LiveServer, measure_predictor
+from tests.review.conftest import LiveServer, measure_predictor, write_call
 from vietser.review import ReviewStore, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,3 +86,34 @@ def test_reviewer_labels_two_clips_by_keyboard_and_export_holds_them(
     exported = list(csv.DictReader(io.StringIO(httpx.get(f"{base}/api/export").text)))
     votes = {row["path"]: row["annotator_alice"] for row in exported}
     assert votes == {first: "angry", second: "panic", "clips/c.wav": "", "clips/d.wav": ""}
+
+
+def test_a_click_on_a_segment_plays_it_and_the_correction_is_stored(
+    review_run: Path, tmp_path: Path, live_server: LiveServer, chromium_page: Page
+) -> None:
+    _, calls = write_call(tmp_path)
+    base = live_server(create_app(review_run, calls=[calls], predictor=measure_predictor))
+    page = chromium_page
+    clip_id = "call-1/caller/00002.000"
+
+    page.goto(f"{base}/")
+    page.click('a[href="/calls/call-1"]')
+    page.wait_for_url(f"{base}/calls/call-1")
+    assert page.locator("#segment-save").is_disabled()
+    page.click(f'a.segment[data-clip="{clip_id}"]')
+    assert page.url == f"{base}/calls/call-1"
+    assert page.locator("#segment-clip").input_value() == clip_id
+    assert "caller 2.0–3.0 s: panic by rules (delegated)" in page.locator("#segment-summary").inner_text()
+    page.wait_for_function("() => document.getElementById('segment-audio').currentTime > 0.1")
+    assert page.eval_on_selector("#segment-audio", "a => a.duration") == pytest.approx(1.0, abs=0.01)
+    page.screenshot(path=str(ARTIFACTS / "review-call.png"), full_page=True)
+
+    page.check('#call-review-form input[name="label"][value="angry"]')
+    page.fill("#reviewer", "dana")
+    page.click("#segment-save")
+    page.wait_for_url(f"{base}/calls/call-1#{quote(clip_id, safe='')}")
+
+    assert page.locator("#segment-clip").input_value() == clip_id
+    assert "reviewed angry by dana" in page.locator("#segment-summary").inner_text()
+    [review] = ReviewStore(review_run / "reviews.sqlite").reviews()
+    assert (review.clip_id, review.label, review.previous_label) == (clip_id, "angry", "panic")

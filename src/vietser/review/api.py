@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vietser.decision import Decision
 from vietser.errors import AudioError, VietserError
 from vietser.labels import CLASSES, Emotion
+from vietser.review.calls import CallRecord, CallTimeline, call_timeline
 from vietser.review.context import ReviewContext, get_context
 from vietser.review.export import export_manifest
 from vietser.review.proposals import build_rule, default_rationale, prefill_conditions
@@ -85,6 +86,26 @@ def find_decision(context: ReviewContext, clip_id: str) -> Decision:
     return decision
 
 
+def find_call(context: ReviewContext, call_id: str) -> CallRecord:
+    """The call ``call_id`` given with ``--calls``, or 404."""
+    record = context.run.calls.get(call_id)
+    if record is None:
+        raise HTTPException(404, f"unknown call id {call_id!r}: give its `predict --segments` output with --calls")
+    return record
+
+
+def timeline_of(context: ReviewContext, call_id: str) -> CallTimeline:
+    """Everything the call page and ``GET /api/calls/{call_id}`` show."""
+    return call_timeline(find_call(context, call_id), context.run.decisions, context.store.reviews())
+
+
+def has_audio(context: ReviewContext, decision: Decision) -> bool:
+    """Whether ``/audio/{clip_id}`` can play the clip: its own file, or its call's recording for a segment."""
+    if decision.call_id is not None:
+        return context.run.calls[decision.call_id].audio is not None
+    return decision.clip_id in context.run.audio_paths
+
+
 def record_review(context: ReviewContext, review: ReviewIn) -> Review:
     """Store a review of a known clip (404 for an unknown one)."""
     decision = find_decision(context, review.clip_id)
@@ -122,7 +143,7 @@ def clip_detail(context: ReviewContext, decision: Decision) -> ClipDetail:
     return ClipDetail(
         decision=decision,
         transcript=context.run.transcripts.get(clip_id),
-        audio_url=clip_url("/audio", clip_id) if clip_id in context.run.audio_paths else None,
+        audio_url=clip_url("/audio", clip_id) if has_audio(context, decision) else None,
         in_queue=needs_review(decision, context.settings.low_confidence),
         reviews=context.store.reviews(clip_id=clip_id),
         proposal_prefill={label: prefill_conditions(decision, label) for label in CLASSES},
@@ -174,6 +195,18 @@ def queue(
 def clip(clip_id: str, context: ReviewContext = Depends(get_context)) -> ClipDetail:
     """One clip's decision, evidence, transcript, reviews and rule-proposal drafts."""
     return clip_detail(context, find_decision(context, clip_id))
+
+
+@router.get("/api/calls", tags=["calls"])
+def calls(context: ReviewContext = Depends(get_context)) -> list[str]:
+    """The ids of the calls given with ``--calls``, in the order they were read."""
+    return list(context.run.calls)
+
+
+@router.get("/api/calls/{call_id}", tags=["calls"])
+def call(call_id: str, context: ReviewContext = Depends(get_context)) -> CallTimeline:
+    """One call's timeline: its channels, their segments in time order, each with its latest review."""
+    return timeline_of(context, call_id)
 
 
 @router.post("/api/reviews", tags=["review"], status_code=201, dependencies=[Depends(verify_csrf)])

@@ -33,6 +33,7 @@ ANY_HOST = "*"
 def create_app(
     run_dir: str | Path,
     *,
+    calls: Sequence[Path] = (),
     predictor: Predictor | None = None,
     reviewer_token: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
@@ -43,6 +44,8 @@ def create_app(
     """The review app and API over ``run_dir``; reviews go to ``run_dir/reviews.sqlite``.
 
     Args:
+        calls: outputs of ``vietser predict --segments``: their segments join the run's decisions and
+            each call gets a timeline page (``/calls/{call_id}``).
         predictor: classifies one audio file for ``POST /api/predict``; by default
             the run's own pipeline, loaded on the first upload.
         reviewer_token: when set, every request needs it (bearer header or the
@@ -54,7 +57,7 @@ def create_app(
             stops DNS rebinding. ``["*"]`` accepts any host.
 
     Raises:
-        ConfigError: no decisions.jsonl in ``run_dir``, a store that cannot be
+        ConfigError: no decisions.jsonl in ``run_dir``, an unusable calls file, a store that cannot be
             written, a token shorter than 16 characters, or an allowed host
             that is not a host name.
     """
@@ -63,7 +66,7 @@ def create_app(
             f"the reviewer token has {len(reviewer_token)} characters; use at least {MIN_TOKEN_LENGTH}, "
             "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(24))'`."
         )
-    run = load_run(run_dir)
+    run = load_run(run_dir, calls)
     context = ReviewContext(
         run=run,
         store=ReviewStore(run.run_dir / REVIEWS_FILE),
@@ -137,8 +140,9 @@ def serve_review(
     token: str | None = None,
     extra_hosts: Sequence[str] = (),
     allow_any_host: bool = False,
+    calls: Sequence[Path] = (),
 ) -> None:
-    """Serve the review app with uvicorn until interrupted.
+    """Serve the review app (with the calls of ``calls``, see :func:`create_app`) with uvicorn until interrupted.
 
     It answers only the host names of :func:`served_hosts`.
 
@@ -152,5 +156,7 @@ def serve_review(
             f"binding to {host} exposes the review app to the network; pass a reviewer token "
             f"(at least {MIN_TOKEN_LENGTH} characters) or bind to {DEFAULT_HOST}."
         )
-    app = create_app(run_dir, reviewer_token=token, allowed_hosts=served_hosts(host, extra_hosts, allow_any_host))
+    app = create_app(
+        run_dir, calls=calls, reviewer_token=token, allowed_hosts=served_hosts(host, extra_hosts, allow_any_host)
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

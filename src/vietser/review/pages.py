@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -18,10 +19,13 @@ from vietser.review.api import (
     ReviewIn,
     clip_detail,
     clip_url,
+    find_call,
     find_decision,
     record_proposal,
     record_review,
+    timeline_of,
 )
+from vietser.review.calls import segment_wav
 from vietser.review.context import ReviewContext, get_context
 from vietser.review.security import (
     CSRF_COOKIE,
@@ -96,7 +100,8 @@ def _validated(model: type[FormModel], **fields: object) -> FormModel:
 def queue_page(request: Request, context: ReviewContext = Depends(get_context)) -> HTMLResponse:
     """Clips to review, most uncertain first, with progress and agreement."""
     queue = context.queue(current_reviewer(request))
-    return render(request, "queue.html.j2", queue=queue, next_clip=queue.next_clip())
+    calls = list(context.run.calls.values())
+    return render(request, "queue.html.j2", queue=queue, next_clip=queue.next_clip(), calls=calls)
 
 
 @router.get("/clips/{clip_id:path}")
@@ -137,9 +142,39 @@ def submit_review(
     review = _validated(ReviewIn, clip_id=clip_id, label=label, note=note, reviewer=reviewer.strip())
     record_review(context, review)
     following = context.queue(review.reviewer).next_clip(after=review.clip_id)
-    response = RedirectResponse(clip_url("/clips", following) if following else "/", status_code=303)
+    target = clip_url("/clips", following) if following else "/"
+    return _as_reviewer(RedirectResponse(target, status_code=303), request, review)
+
+
+def _as_reviewer(response: RedirectResponse, request: Request, review: ReviewIn) -> RedirectResponse:
     set_cookie(response, request, REVIEWER_COOKIE, review.reviewer)
     return response
+
+
+@router.get("/calls/{call_id}")
+def call_page(call_id: str, request: Request, context: ReviewContext = Depends(get_context)) -> HTMLResponse:
+    """One call: a timeline per channel, segments coloured by label; a click plays a segment and picks it
+    for the correction form."""
+    return render(request, "call.html.j2", timeline=timeline_of(context, call_id))
+
+
+@router.post("/calls/{call_id}/review", dependencies=[Depends(verify_csrf)])
+def submit_call_review(
+    call_id: str,
+    request: Request,
+    clip_id: str = Form(""),
+    label: str = Form(""),
+    note: str = Form(""),
+    reviewer: str = Form(""),
+    context: ReviewContext = Depends(get_context),
+) -> RedirectResponse:
+    """Save a label for one segment from the call page (as a review of that segment), then back to the call."""
+    review = _validated(ReviewIn, clip_id=clip_id, label=label, note=note, reviewer=reviewer.strip())
+    if review.clip_id not in find_call(context, call_id).segments:
+        raise HTTPException(404, f"{review.clip_id!r} is not a segment of call {call_id!r}")
+    record_review(context, review)
+    target = f"{clip_url('/calls', call_id)}#{quote(review.clip_id, safe='')}"
+    return _as_reviewer(RedirectResponse(target, status_code=303), request, review)
 
 
 @router.post("/propose", dependencies=[Depends(verify_csrf)])
@@ -176,8 +211,22 @@ def submit_proposal(
 
 
 @router.get("/audio/{clip_id:path}")
-def audio(clip_id: str, context: ReviewContext = Depends(get_context)) -> FileResponse:
-    """The audio of a clip of this run, looked up by id (never by a path from the request)."""
+def audio(clip_id: str, context: ReviewContext = Depends(get_context)) -> Response:
+    """The audio of a clip of this run, looked up by id (never by a path from the request); for a segment
+    of a call, that stretch of its channel."""
+    decision = context.run.decisions.get(clip_id)
+    if decision is not None and decision.call_id is not None:
+        record = context.run.calls[decision.call_id]
+        if record.audio is None or not record.audio.is_file():
+            raise HTTPException(404, f"the recording of call {decision.call_id!r} ({record.summary.path}) was not found")
+        wav = segment_wav(
+            record.audio,
+            record.channel_index(decision.channel),
+            decision.start_s or 0.0,
+            decision.end_s or 0.0,
+            context.settings.max_duration_s,
+        )
+        return Response(wav, media_type="audio/wav")
     path: Path | None = context.run.audio_paths.get(clip_id)
     if path is None or not path.is_file():
         raise HTTPException(404, "no audio for this clip id in this run")

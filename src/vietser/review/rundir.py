@@ -1,15 +1,17 @@
-"""Read what the review app shows from a run directory: decisions, manifest, rulebook."""
+"""Read what the review app shows from a run directory: decisions, manifest, rulebook; and calls."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from vietser.data.audio import AUDIO_SUFFIXES
 from vietser.decision import Decision
-from vietser.errors import ManifestError
+from vietser.errors import ConfigError, ManifestError
+from vietser.review.calls import CallRecord, read_calls
 from vietser.rules.rulebook import Rulebook, load_rulebook
 from vietser.run.dir import MANIFEST_FILE, RunDir
 
@@ -24,17 +26,24 @@ class RunData:
     transcripts: dict[str, str]
     manifest: pd.DataFrame | None
     manifest_clip_ids: list[str | None]
+    calls: dict[str, CallRecord] = field(default_factory=dict)
 
 
-def load_run(run_dir: str | Path) -> RunData:
-    """Load decisions.jsonl (required) and manifest.csv (optional) of a run.
+def load_run(run_dir: str | Path, calls: Sequence[Path] = ()) -> RunData:
+    """Load decisions.jsonl (required) and manifest.csv (optional) of a run, and the segment decisions of
+    ``calls`` (outputs of ``vietser predict --segments``), which join the run's decisions.
 
     Raises:
-        ConfigError: the folder or its decisions.jsonl is missing or invalid.
+        ConfigError: the folder or its decisions.jsonl is missing or invalid, a calls file is unusable
+            (:func:`~vietser.review.calls.read_calls`), or a segment has the id of one of the run's clips.
         ManifestError: manifest.csv exists but has no ``path`` column.
     """
     run_dir = Path(run_dir).resolve()
     decisions = {decision.clip_id: decision for decision in RunDir(run_dir).read_decisions()}
+    call_data = read_calls(calls)
+    clashing = sorted(set(call_data.decisions) & set(decisions))
+    if clashing:
+        raise ConfigError(f"segment ids {clashing[:3]} are also clip ids of the run; rename those calls' files")
     manifest = read_manifest(run_dir / MANIFEST_FILE)
     manifest_paths = _manifest_paths(manifest, run_dir)
     row_ids = _match_rows(manifest, manifest_paths, decisions, run_dir)
@@ -44,7 +53,7 @@ def load_run(run_dir: str | Path) -> RunData:
         for clip_id, text in zip(row_ids, manifest["transcript"]):
             if clip_id is not None and text:
                 transcripts[clip_id] = text
-    return RunData(run_dir, decisions, audio_paths, transcripts, manifest, row_ids)
+    return RunData(run_dir, decisions | call_data.decisions, audio_paths, transcripts, manifest, row_ids, call_data.calls)
 
 
 def read_manifest(path: Path) -> pd.DataFrame | None:

@@ -1,5 +1,6 @@
 // Keyboard labelling and rule-proposal drafts for the clip page.
 // 1 / 2 / 3 pick calm / angry / panic, Enter saves and moves on, Escape leaves a text field.
+// On the call page a click on a segment plays it and picks it for the correction form.
 "use strict";
 
 (function () {
@@ -91,4 +92,45 @@
       reviewForm.requestSubmit();
     }
   });
+})();
+
+(function () {
+  const form = document.getElementById("call-review-form");
+  if (!form) {
+    return;
+  }
+  const audio = document.getElementById("segment-audio");
+  const clip = document.getElementById("segment-clip");
+  const summary = document.getElementById("segment-summary");
+  const save = document.getElementById("segment-save");
+  const segments = Array.from(document.querySelectorAll("a.segment"));
+
+  function select(segment, play) {
+    segments.forEach((other) => other.classList.toggle("selected", other === segment));
+    clip.value = segment.dataset.clip;
+    summary.textContent = segment.dataset.summary;
+    form.querySelectorAll('input[name="label"]').forEach((radio) => {
+      radio.checked = false;
+    });
+    save.disabled = false;
+    if (segment.dataset.audio) {
+      audio.src = segment.dataset.audio;
+      if (play) {
+        // A browser that refuses to start playback leaves the player loaded, ready for its own play button.
+        audio.play().catch(() => {});
+      }
+    }
+  }
+
+  segments.forEach((segment) =>
+    segment.addEventListener("click", (event) => {
+      event.preventDefault();
+      select(segment, true);
+    })
+  );
+  const wanted = decodeURIComponent(window.location.hash.slice(1));
+  const initial = segments.find((segment) => segment.dataset.clip === wanted);
+  if (initial) {
+    select(initial, false);
+  }
 })();
