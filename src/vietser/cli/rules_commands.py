@@ -83,6 +83,15 @@ def review(
         bool,
         typer.Option("--allow-any-host", help="Accept every Host header; only behind a proxy that checks it."),
     ] = False,
+    calls: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--calls",
+            metavar="JSONL",
+            help="Output of `vietser predict --segments` (repeatable): its segments join the review and each "
+            "call gets a timeline page, /calls/CALL_ID.",
+        ),
+    ] = None,
 ) -> None:
     """Start the human review app for a run and print its URL."""
     from vietser.review import review_url, serve_review
@@ -90,7 +99,13 @@ def review(
     with user_errors():
         console.print(f"review app: {review_url(host, port, token)}  (Ctrl+C to stop)")
         serve_review(
-            run_dir, host=host, port=port, token=token, extra_hosts=allowed_host or (), allow_any_host=allow_any_host
+            run_dir,
+            host=host,
+            port=port,
+            token=token,
+            extra_hosts=allowed_host or (),
+            allow_any_host=allow_any_host,
+            calls=calls or (),
         )
 
 
