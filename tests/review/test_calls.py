@@ -194,3 +194,10 @@ def test_a_two_channel_call_from_vietser_predict_segments_gets_a_timeline_per_sp
     samples, rate = sf.read(io.BytesIO(audio.content))
     assert rate == 16_000 and len(samples) == pytest.approx((first["end_s"] - first["start_s"]) * rate, abs=2)
     assert page.count('<a class="segment"') == sum(len(c["segments"]) for c in timeline["channels"])
+
+
+def test_vietser_review_reads_the_calls_it_is_given_before_serving(review_run: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["review", str(review_run), "--calls", str(tmp_path / "missing.jsonl")])
+
+    assert result.exit_code == 2
+    assert "missing.jsonl not found: write it with `vietser predict" in " ".join(result.output.split())
