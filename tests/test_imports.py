@@ -33,6 +33,14 @@ def test_stage_import_loads_no_web_llm_plotting_or_statistics_package(module: st
     assert not loaded & {*WEB_LLM_PLOTS_STATS, *REPORT_MODULES}
 
 
+def test_the_command_line_loads_no_stage_package_until_a_command_runs() -> None:
+    # `vietser --help` and every command's start pay for what importing vietser.cli loads; the
+    # commands import their stages when they run.
+    loaded = loaded_after_import("vietser.cli")
+    assert not loaded & {"sklearn", "skops", "scipy", "pandas", "pyarrow", "opensmile", "parselmouth", "joblib"}
+    assert not {name for name in loaded if name.startswith(("vietser.run.", "vietser.features.", "vietser.acoustic."))}
+
+
 @pytest.mark.parametrize("package", ["vietser.acoustic", "vietser.evaluate", "vietser.refine", "vietser.review"])
 def test_package_import_loads_none_of_its_modules_until_a_name_is_used(package: str) -> None:
     loaded = loaded_after_import(package)
