@@ -8,6 +8,7 @@ from sklearn.model_selection import cross_val_predict
 
 from tests.acoustic.frames import FrameMaker, train_rows
 from vietser.acoustic import AcousticConfig, AcousticModel, predict_proba, speaker_folds
+from vietser.acoustic import train as acoustic_train
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
 from vietser.rules.fit import oof_probabilities
@@ -133,7 +134,7 @@ def test_clone_keeps_the_parameters_and_drops_the_fitted_state(feature_frame: Fr
 
     copy = clone(model)
 
-    assert copy.get_params() == {"config": FAST, "corpus_stats": stats}
+    assert copy.get_params() == {"config": FAST, "corpus_stats": stats, "tuned": None}
     assert not hasattr(copy, "estimator_")
     with pytest.raises(NotFittedError):
         copy.predict_proba(feature_frame())
@@ -195,3 +196,47 @@ def test_more_folds_than_clips_per_class_is_refused() -> None:
 
     with pytest.raises(ModelError, match="lower cv_folds"):
         speaker_folds(labels, speakers, n_splits=3, seed=0)
+
+
+def _no_search(*args: object, **kwargs: object) -> None:
+    raise AssertionError("searched the hyperparameters again")
+
+
+@pytest.mark.parametrize("config", [FAST, AcousticConfig(measure_calibration=False, cv_folds=3)], ids=["one view", "fused"])
+def test_a_model_given_a_search_reuses_its_hyperparameters_and_does_not_search(
+    feature_frame: FrameMaker, monkeypatch: pytest.MonkeyPatch, config: AcousticConfig
+) -> None:
+    train = train_rows(feature_frame())
+    searched = AcousticModel(config).fit(train)
+    monkeypatch.setattr(acoustic_train, "search_hyperparameters", _no_search)
+
+    reused = AcousticModel(config, tuned=searched.cv_).fit(train)
+
+    assert reused.cv_ == searched.cv_
+    assert np.array_equal(reused.predict_proba(train), searched.predict_proba(train))
+    refit = AcousticModel(config, tuned=searched.cv_).fit(train[train["speaker"] != train["speaker"].iloc[0]])
+    assert refit.cv_ == searched.cv_
+
+
+def test_fold_models_reuse_a_search_given_to_the_out_of_fold_probabilities(
+    feature_frame: FrameMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train = train_rows(feature_frame())
+    searched = AcousticModel(FAST).fit(train)
+    monkeypatch.setattr(acoustic_train, "search_hyperparameters", _no_search)
+
+    reused = oof_probabilities(train, FAST, n_folds=3, tuned=searched.cv_)
+
+    labels, speakers = train["label"].to_numpy(dtype=str), train["speaker"].to_numpy(dtype=str)
+    for fit_rows, held_out in speaker_folds(labels, speakers, n_splits=3, seed=0):
+        fold_model = AcousticModel(FAST, tuned=searched.cv_).fit(train.iloc[fit_rows])
+        assert np.array_equal(reused[held_out], fold_model.predict_proba(train.iloc[held_out]))
+
+
+def test_a_search_of_another_model_kind_is_refused(feature_frame: FrameMaker) -> None:
+    train = train_rows(feature_frame())
+    searched = AcousticModel(FAST).fit(train)
+
+    with pytest.raises(ModelError, match="same configuration"):
+        other_kind = AcousticConfig(model="hgb", measure_calibration=False, cv_folds=3, late_fusion=())
+        AcousticModel(other_kind, tuned=searched.cv_).fit(train)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from importlib.metadata import version
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -79,11 +80,21 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
     Args:
         config: model kind, feature set, normalisation, calibration; ``None`` means ``AcousticConfig()``.
         corpus_stats: normalisation fallback to keep with the model, if any.
+        tuned: a hyperparameter search already made with this configuration (the ``cv_`` of another fit,
+            e.g. on the train split of the same run): its best parameters are taken as they are, with no
+            search of its own, and it becomes this model's ``cv_``. Refits and fold models reuse the
+            search this way instead of repeating it.
     """
 
-    def __init__(self, config: AcousticConfig | None = None, corpus_stats: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: AcousticConfig | None = None,
+        corpus_stats: dict[str, Any] | None = None,
+        tuned: CVResult | None = None,
+    ) -> None:
         self.config = config
         self.corpus_stats = corpus_stats
+        self.tuned = tuned
 
     def fit(self, X: pd.DataFrame, y: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> AcousticModel:
         """Learn from every row of ``X``.
@@ -105,16 +116,20 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         splits = speaker_folds(labels, speakers, config.cv_folds, config.seed)
         # Hyperparameters are chosen, and calibration measured, on the clips as they came; the
         # calm-share copies only join the final fit (they would multiply the search's cost).
-        tuned, self.cv_ = tune(config, [len(view) for view in view_columns], X_train, labels, speakers, splits)
+        view_sizes = [len(view) for view in view_columns]
+        if self.tuned is None:
+            unfitted, self.cv_ = tune(config, view_sizes, X_train, labels, speakers, splits)
+        else:
+            unfitted, self.cv_ = with_params(config, view_sizes, self.tuned.best_params), self.tuned
         self.calibration_ = (
-            measure_calibration(tuned, X_train, labels, speakers, splits, config) if config.measure_calibration else None
+            measure_calibration(unfitted, X_train, labels, speakers, splits, config) if config.measure_calibration else None
         )
         fit_rows = _with_composition_copies(clips, config)
         if len(fit_rows) > len(clips):
             X_train, labels, speakers = _training_arrays(fit_rows, columns)
             splits = speaker_folds(labels, speakers, config.cv_folds, config.seed)
         self.config_ = config
-        self.estimator_ = fit_calibrated(tuned, X_train, labels, splits, config.calibration)
+        self.estimator_ = fit_calibrated(unfitted, X_train, labels, splits, config.calibration)
         self.feature_columns_ = columns
         self.train_data_sha256_ = train_data_hash(X_train, labels, columns)
         self.versions_ = library_versions()
@@ -208,14 +223,11 @@ def tune(
     if len(view_sizes) == 1:
         cv = search_hyperparameters(pipeline, grid, X, y, speakers, splits)
         return clone(pipeline).set_params(**cv.best_params), cv
-    views, results = [], {}
-    bounds = np.cumsum([0, *view_sizes])
-    for view, start, stop in zip(config.views, bounds[:-1], bounds[1:]):
-        positions = list(range(int(start), int(stop)))
-        result = search_hyperparameters(pipeline, grid, X[:, positions], y, speakers, splits)
-        views.append((view.value, _view_model(config, clone(pipeline).set_params(**result.best_params)), positions))
-        results[view.value] = result
-    fused = LateFusion(views)
+    results = {
+        view.value: search_hyperparameters(pipeline, grid, X[:, positions], y, speakers, splits)
+        for view, positions in zip(config.views, _view_positions(view_sizes))
+    }
+    fused = _fused(config, view_sizes, {name: result.best_params for name, result in results.items()})
     scores = cross_val_score(fused, X, y, cv=splits, scoring="f1_macro", n_jobs=1, error_score="raise")
     cv = CVResult(
         n_splits=len(splits),
@@ -230,6 +242,46 @@ def tune(
         ],
     )
     return fused, cv
+
+
+def with_params(config: AcousticConfig, view_sizes: list[int], params: dict[str, Any]) -> ClassifierMixin:
+    """The unfitted model of ``config`` with the hyperparameters of a search (:attr:`CVResult.best_params`:
+    with several views, each view's keys prefixed by ``<view>__``).
+
+    Raises:
+        ModelError: ``params`` are not those of this configuration's pipelines.
+    """
+    pipeline = build_pipeline(config.model, config.seed)
+    try:
+        if len(view_sizes) == 1:
+            return clone(pipeline).set_params(**params)
+        by_view = {view.value: {} for view in config.views}
+        for key, value in params.items():
+            view, _, name = key.partition("__")
+            by_view[view][name] = value
+        return _fused(config, view_sizes, by_view)
+    except (KeyError, ValueError) as error:
+        raise ModelError(
+            f"hyperparameters {params} do not fit a {config.model.value} model on {[v.value for v in config.views]}: "
+            f"{error}; reuse a search made with the same configuration"
+        ) from error
+
+
+def _fused(config: AcousticConfig, view_sizes: list[int], params: dict[str, dict[str, Any]]) -> LateFusion:
+    """One model per view on its own columns, each with its view's hyperparameters, fused."""
+    pipeline = build_pipeline(config.model, config.seed)
+    return LateFusion(
+        [
+            (view.value, _view_model(config, clone(pipeline).set_params(**params[view.value])), positions)
+            for view, positions in zip(config.views, _view_positions(view_sizes))
+        ]
+    )
+
+
+def _view_positions(view_sizes: list[int]) -> list[list[int]]:
+    """The column positions of each view in a matrix of the views' columns one after the other."""
+    bounds = np.cumsum([0, *view_sizes]).tolist()
+    return [list(range(start, stop)) for start, stop in pairwise(bounds)]
 
 
 def _view_model(config: AcousticConfig, pipeline: Pipeline) -> ClassifierMixin:

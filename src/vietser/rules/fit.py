@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.model_selection import cross_val_predict
 
-from vietser.acoustic import AcousticConfig, AcousticModel, speaker_folds
+from vietser.acoustic import AcousticConfig, AcousticModel, CVResult, speaker_folds
 from vietser.errors import ConfigError, ManifestError
 from vietser.labels import CLASSES
 from vietser.rules.core import PROBABILITY_FLOOR, firing_matrix
@@ -90,18 +90,21 @@ class FittedRules:
     n_fit_clips: int
 
 
-def oof_probabilities(train: pd.DataFrame, config: AcousticConfig, n_folds: int = 5) -> np.ndarray:
+def oof_probabilities(
+    train: pd.DataFrame, config: AcousticConfig, n_folds: int = 5, tuned: CVResult | None = None
+) -> np.ndarray:
     """Acoustic probabilities of every row of ``train``, each from a model that never heard its speaker.
 
     An :class:`~vietser.acoustic.AcousticModel` with ``config`` is fitted on the other folds'
-    speakers (speaker-grouped, stratified folds). ``y`` stays in the frame: ``cross_val_predict``
-    would encode it as integers for ``predict_proba``, and the model reads class names.
+    speakers (speaker-grouped, stratified folds), with the hyperparameters of ``tuned`` when given
+    (a search on all of ``train``: each fold model then skips its own). ``y`` stays in the frame:
+    ``cross_val_predict`` would encode it as integers for ``predict_proba``, and the model reads class names.
     """
     labels = train["label"].astype(str).to_numpy()
     speakers = train["speaker"].astype(str).to_numpy()
     config = config.model_copy(update={"measure_calibration": False})
     folds = speaker_folds(labels, speakers, n_folds, config.seed)
-    return cross_val_predict(AcousticModel(config), train, cv=folds, method="predict_proba")
+    return cross_val_predict(AcousticModel(config, tuned=tuned), train, cv=folds, method="predict_proba")
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.persist import save_model
-from vietser.acoustic.train import AcousticModel
+from vietser.acoustic.train import AcousticModel, CVResult
 from vietser.config import RunConfig
 from vietser.errors import ConfigError
 from vietser.evidence import ClassProfiles, fit_class_profiles
@@ -21,7 +21,7 @@ from vietser.features.normalize import CorpusStats
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import record_training
 from vietser.labels import SPLITS
-from vietser.rules.fit import FitSettings, fit_rulebook
+from vietser.rules.fit import FitSettings, fit_rulebook, oof_probabilities
 from vietser.rules.rulebook import default_rulebook, load_rulebook
 from vietser.run.dir import FINAL_MODEL_DIR, RunDir
 
@@ -43,19 +43,25 @@ def check_splits(features: pd.DataFrame) -> None:
 
 def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> AcousticModel:
     """Fit the acoustic model on the train split (and, with ``refit_on_dev``, its train + dev refit
-    for test and predict) and lay out the run directory."""
+    for test and predict) and lay out the run directory.
+
+    The hyperparameters are searched once, on the train split; the refit and the rule fit's fold
+    models reuse them (a search of their own would cost the same again, each).
+    """
     check_splits(features)
     run = RunDir(run_dir)
-    model, _ = fit_acoustic_stage(features[features["split"] == "train"], config.acoustic, run)
+    train = features[features["split"] == "train"]
+    model, _ = fit_acoustic_stage(train, config.acoustic, run)
     shutil.rmtree(run.path(FINAL_MODEL_DIR), ignore_errors=True)  # never a refit of an earlier training
     if config.refit_on_dev:
-        refit_on_train_and_dev(features, config, run)
-    train = features[features["split"] == "train"]
+        refit_on_train_and_dev(features, config, run, tuned=model.cv_)
     run.write_features(features)
     run.write_manifest(features)
     rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
     if config.fit_rules:
-        fitted = fit_rulebook(train, config.acoustic, rulebook, FitSettings(n_folds=config.acoustic.cv_folds))
+        settings = FitSettings(n_folds=config.acoustic.cv_folds)
+        probabilities = oof_probabilities(train, config.acoustic, settings.n_folds, tuned=model.cv_)
+        fitted = fit_rulebook(train, config.acoustic, rulebook, settings, probabilities=probabilities)
         rulebook = fitted.rulebook
         config = config.model_copy(update={"rule_prior_weight": round(fitted.prior_weight, 3)})
         run.write_rule_fit(fitted.report)
@@ -65,20 +71,23 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Acous
     return model
 
 
-def refit_on_train_and_dev(features: pd.DataFrame, config: RunConfig, run: RunDir) -> tuple[AcousticModel, ClassProfiles]:
-    """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/."""
+def refit_on_train_and_dev(
+    features: pd.DataFrame, config: RunConfig, run: RunDir, tuned: CVResult | None = None
+) -> tuple[AcousticModel, ClassProfiles]:
+    """The acoustic model and class profiles refitted on train + dev speakers, saved in final-model/;
+    with the hyperparameters of ``tuned`` (the train split's search) when given, else searched again."""
     pooled = features[features["split"].isin(["train", "dev"])]
     acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
-    return fit_acoustic_stage(pooled, acoustic, RunDir(run.path(FINAL_MODEL_DIR)))
+    return fit_acoustic_stage(pooled, acoustic, RunDir(run.path(FINAL_MODEL_DIR)), tuned)
 
 
 def fit_acoustic_stage(
-    train: pd.DataFrame, acoustic: AcousticConfig, out: RunDir
+    train: pd.DataFrame, acoustic: AcousticConfig, out: RunDir, tuned: CVResult | None = None
 ) -> tuple[AcousticModel, ClassProfiles]:
-    """Train on the rows given (keeping their corpus statistics as fallback) and fit the class
-    profiles; both are saved in ``out``."""
+    """Train on the rows given (keeping their corpus statistics as fallback; with the hyperparameters
+    of ``tuned`` when given) and fit the class profiles; both are saved in ``out``."""
     stats = CorpusStats.from_frame(train, raw_feature_columns(train))
-    model = AcousticModel(acoustic, corpus_stats=stats.model_dump()).fit(train)
+    model = AcousticModel(acoustic, corpus_stats=stats.model_dump(), tuned=tuned).fit(train)
     profiles = fit_class_profiles(train)
     out.root.mkdir(parents=True, exist_ok=True)
     save_model(model, out.root)

@@ -1,0 +1,33 @@
+"""Training a run: one hyperparameter search on the train split, reused by the refit and the rule fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import small_run_config
+from vietser.acoustic import train as acoustic_train
+from vietser.run.dir import RunDir
+from vietser.run.train import train_run
+
+
+def test_a_run_searches_the_hyperparameters_once_and_its_refit_reuses_them(
+    small_demo_features: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searches = []
+    search = acoustic_train.search_hyperparameters
+
+    def counted(*args: object, **kwargs: object) -> acoustic_train.CVResult:
+        searches.append(args)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(acoustic_train, "search_hyperparameters", counted)
+
+    model = train_run(small_demo_features, small_run_config(acoustic__late_fusion=[]), tmp_path / "run")
+
+    assert len(searches) == 1  # not again for the train + dev refit or the rule fit's fold models
+    run = RunDir(tmp_path / "run")
+    assert run.final_model != run
+    assert run.final_model.read_model().cv_ == model.cv_
