@@ -74,13 +74,16 @@ def train_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["split"] == "train"]
 
 
-def arousal_corpus(n_speakers: int = 12, calm: int = 12, aroused: int = 8, seed: int = 0) -> pd.DataFrame:
+def arousal_corpus(
+    n_speakers: int = 12, calm: int = 12, aroused: int = 8, seed: int = 0, offset_std: float | np.ndarray = 3.0
+) -> pd.DataFrame:
     """Raw cues that rise with arousal (angry on the first half of the columns, panic on the second),
-    each speaker with an offset of their own, then per-speaker z as the feature stage makes it."""
+    each speaker with an offset of their own (``offset_std``: its spread, per column or for all), then
+    per-speaker z as the feature stage makes it."""
     rng = np.random.default_rng(seed)
     rows = []
     for s in range(n_speakers):
-        offset = rng.normal(0, 3, len(AROUSAL_COLUMNS))
+        offset = rng.normal(0, 1, len(AROUSAL_COLUMNS)) * offset_std
         for label, count in (("calm", calm), ("angry", aroused), ("panic", aroused)):
             for _ in range(count):
                 shift = np.zeros(len(AROUSAL_COLUMNS))

@@ -8,7 +8,7 @@ from sklearn.model_selection import cross_val_predict
 
 from tests.acoustic.frames import FrameMaker, train_rows
 from vietser.acoustic import AcousticConfig, AcousticModel, predict_proba, speaker_folds
-from vietser.acoustic import train as acoustic_train
+from vietser.acoustic import search as acoustic_search
 from vietser.errors import ModelError
 from vietser.labels import CLASSES
 from vietser.rules.fit import oof_probabilities
@@ -208,7 +208,7 @@ def test_a_model_given_a_search_reuses_its_hyperparameters_and_does_not_search(
 ) -> None:
     train = train_rows(feature_frame())
     searched = AcousticModel(config).fit(train)
-    monkeypatch.setattr(acoustic_train, "search_hyperparameters", _no_search)
+    monkeypatch.setattr(acoustic_search, "search_hyperparameters", _no_search)
 
     reused = AcousticModel(config, tuned=searched.cv_).fit(train)
 
@@ -223,7 +223,7 @@ def test_fold_models_reuse_a_search_given_to_the_out_of_fold_probabilities(
 ) -> None:
     train = train_rows(feature_frame())
     searched = AcousticModel(FAST).fit(train)
-    monkeypatch.setattr(acoustic_train, "search_hyperparameters", _no_search)
+    monkeypatch.setattr(acoustic_search, "search_hyperparameters", _no_search)
 
     reused = oof_probabilities(train, FAST, n_folds=3, tuned=searched.cv_)
 

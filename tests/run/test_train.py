@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import small_run_config
-from vietser.acoustic import train as acoustic_train
+from vietser.acoustic import search as acoustic_search
 from vietser.run.dir import RunDir
 from vietser.run.train import train_run
 
@@ -17,13 +17,13 @@ def test_a_run_searches_the_hyperparameters_once_and_its_refit_reuses_them(
     small_demo_features: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     searches = []
-    search = acoustic_train.search_hyperparameters
+    search = acoustic_search.search_hyperparameters
 
-    def counted(*args: object, **kwargs: object) -> acoustic_train.CVResult:
+    def counted(*args: object, **kwargs: object) -> acoustic_search.CVResult:
         searches.append(args)
         return search(*args, **kwargs)
 
-    monkeypatch.setattr(acoustic_train, "search_hyperparameters", counted)
+    monkeypatch.setattr(acoustic_search, "search_hyperparameters", counted)
 
     model = train_run(small_demo_features, small_run_config(acoustic__late_fusion=[]), tmp_path / "run")
 

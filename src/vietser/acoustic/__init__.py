@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from vietser.acoustic.persist import load_model
     from vietser.acoustic.persist import save_model
     from vietser.acoustic.train import AcousticModel
-    from vietser.acoustic.train import CVResult
+    from vietser.acoustic.search import CVResult
     from vietser.acoustic.train import predict_proba
-    from vietser.acoustic.train import speaker_folds
+    from vietser.acoustic.search import speaker_folds
 
 __getattr__, __all__ = lazy_exports(
     __name__,
@@ -38,8 +38,8 @@ __getattr__, __all__ = lazy_exports(
         "load_model": "vietser.acoustic.persist",
         "save_model": "vietser.acoustic.persist",
         "AcousticModel": "vietser.acoustic.train",
-        "CVResult": "vietser.acoustic.train",
+        "CVResult": "vietser.acoustic.search",
         "predict_proba": "vietser.acoustic.train",
-        "speaker_folds": "vietser.acoustic.train",
+        "speaker_folds": "vietser.acoustic.search",
     },
 )

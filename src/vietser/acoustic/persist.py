@@ -1,9 +1,11 @@
 """Saving and loading acoustic models: skops file plus a JSON sidecar.
 
-``model.skops`` holds only the scikit-learn estimator. Loading never trusts a
+``model.skops`` holds only the scikit-learn estimator (and
+``model-baseline-free.skops`` its companion for clips without a speaker
+baseline, when it has one). Loading never trusts a
 type that our own pipelines do not produce: any other type found in the file
 is reported and refused. ``model.json`` records what the model reads, how it
-was trained and the SHA-256 of ``model.skops``, so a file swapped or edited
+was trained and the SHA-256 of each skops file, so a file swapped or edited
 after saving is refused too.
 """
 
@@ -25,7 +27,7 @@ from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.train import AcousticModel, CVResult, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
-from vietser.run.dir import MODEL_FILE, SIDECAR_FILE
+from vietser.run.dir import BASELINE_FREE_MODEL_FILE, MODEL_FILE, SIDECAR_FILE
 
 # 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
 # 3: the training domain (out-of-domain detector, class prior) and speaker-spread columns.
@@ -62,6 +64,9 @@ class ModelCard(BaseModel):
     calibration: CalibrationReport | None
     corpus_stats: dict[str, Any] | None
     domain: TrainingDomain | None
+    # The companion for clips without a speaker baseline (absent from models saved before it existed).
+    baseline_free_columns: list[str] | None = None
+    baseline_free_sha256: str | None = None
 
 
 def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
@@ -70,6 +75,11 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     model_path = run_dir / MODEL_FILE
     skops.io.dump(model.estimator_, model_path)
+    companion_path = run_dir / BASELINE_FREE_MODEL_FILE
+    if model.baseline_free_ is not None:
+        skops.io.dump(model.baseline_free_, companion_path)
+    else:
+        companion_path.unlink(missing_ok=True)
     card = ModelCard(
         classes=list(model.classes_),
         config=model.config_,
@@ -81,6 +91,8 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         calibration=model.calibration_,
         corpus_stats=model.corpus_stats,
         domain=model.domain_,
+        baseline_free_columns=model.baseline_free_columns_,
+        baseline_free_sha256=_sha256(companion_path) if model.baseline_free_ is not None else None,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -96,16 +108,16 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL_FILE
     card = _read_card(run_dir / SIDECAR_FILE)
-    if not model_path.is_file():
-        raise ModelError(f"{model_path} is missing; train a model into {run_dir} first")
-    trusted = _checked_untrusted_types(model_path)
-    if _sha256(model_path) != card.model_sha256:
-        raise UntrustedModelError(
-            f"{model_path} does not match the SHA-256 recorded in {SIDECAR_FILE}: it changed after saving. "
-            "Retrain the model, or restore the original file"
-        )
-    estimator = skops.io.load(model_path, trusted=trusted)
+    estimator = _load_estimator(model_path, card.model_sha256)
     _check_consistent(card, estimator, model_path)
+    companion = None
+    if card.baseline_free_sha256 is not None:
+        companion = _load_estimator(run_dir / BASELINE_FREE_MODEL_FILE, card.baseline_free_sha256)
+        if getattr(companion, "n_features_in_", None) != len(card.baseline_free_columns or []):
+            raise ModelError(
+                f"{BASELINE_FREE_MODEL_FILE} does not read the {len(card.baseline_free_columns or [])} columns "
+                f"{SIDECAR_FILE} lists; the two files do not belong together"
+            )
     _warn_on_version_change(card.versions)
     model = AcousticModel(card.config, card.corpus_stats)
     model.config_ = card.config
@@ -116,8 +128,28 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     model.train_data_sha256_ = card.train_data_sha256
     model.versions_ = card.versions
     model.domain_ = card.domain
+    model.baseline_free_ = companion
+    model.baseline_free_columns_ = card.baseline_free_columns
     model.classes_ = np.array(card.classes, dtype=object)
     return model
+
+
+def _load_estimator(path: Path, sha256: str) -> Any:
+    """The estimator in a skops file, once its types and its recorded SHA-256 are checked.
+
+    Raises:
+        ModelError: the file is missing or unreadable.
+        UntrustedModelError: it holds unexpected types or changed after saving.
+    """
+    if not path.is_file():
+        raise ModelError(f"{path} is missing; train a model into {path.parent} first")
+    trusted = _checked_untrusted_types(path)
+    if _sha256(path) != sha256:
+        raise UntrustedModelError(
+            f"{path} does not match the SHA-256 recorded in {SIDECAR_FILE}: it changed after saving. "
+            "Retrain the model, or restore the original file"
+        )
+    return skops.io.load(path, trusted=trusted)
 
 
 def _read_card(path: Path) -> ModelCard:

@@ -43,6 +43,7 @@ EXTRACTED_FEATURES_FILE = "extracted-features.parquet"  # vietser run: the manif
 MANIFEST_FILE = "manifest.csv"
 SKIPPED_FILE = "skipped.csv"
 MODEL_FILE = "model.skops"
+BASELINE_FREE_MODEL_FILE = "model-baseline-free.skops"  # the acoustic model for clips without a speaker baseline
 SIDECAR_FILE = "model.json"
 PROFILES_FILE = "class_profiles.json"
 FINAL_MODEL_DIR = "final-model"

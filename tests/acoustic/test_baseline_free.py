@@ -1,0 +1,82 @@
+"""Clips without a speaker baseline are decided by the companion fitted on raw columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score
+
+from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
+from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
+from vietser.acoustic.baseline_free import without_baseline
+from vietser.features.catalog import SPREAD_PREFIX
+from vietser.features.normalize import CorpusStats, normalize_by_speaker
+from vietser.labels import CLASSES
+
+CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
+# As pitch level between men and women: the first cues differ far more between speakers than with emotion,
+# the others hardly differ between speakers. Within a speaker both say as much.
+OFFSET_STD = np.array([8.0, 8.0, 8.0, 0.2, 0.2, 0.2])
+
+
+@pytest.fixture(scope="module")
+def training() -> pd.DataFrame:
+    return arousal_corpus(n_speakers=10, seed=3, offset_std=OFFSET_STD)
+
+
+@pytest.fixture(scope="module")
+def trained(training: pd.DataFrame) -> AcousticModel:
+    return AcousticModel(CONFIG).fit(training)
+
+
+@pytest.fixture(scope="module")
+def new_speakers() -> pd.DataFrame:
+    return arousal_corpus(n_speakers=8, seed=11, offset_std=OFFSET_STD)
+
+
+def as_single_clips(frame: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """Every clip on its own (no speaker), read against the training corpus as predict reads one file."""
+    raw = frame.drop(columns=[c for c in frame.columns if c.startswith(("z.", SPREAD_PREFIX))]).assign(speaker="")
+    fallback = CorpusStats.from_frame(training, AROUSAL_COLUMNS)
+    return pd.concat([raw, normalize_by_speaker(raw, AROUSAL_COLUMNS, fallback=fallback)], axis=1)
+
+
+def speaker_model_only(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
+    alone = AcousticModel(CONFIG)
+    alone.__dict__.update(model.__dict__, baseline_free_=None)
+    return alone.predict_proba(frame)
+
+
+def macro_f1(frame: pd.DataFrame, probabilities: np.ndarray) -> float:
+    return f1_score(frame["label"], np.array(CLASSES)[probabilities.argmax(axis=1)], average="macro")
+
+
+def test_rows_without_a_baseline_are_those_with_no_spread(trained, training, new_speakers) -> None:  # noqa: ANN001
+    single = as_single_clips(new_speakers, training)
+    assert without_baseline(single, trained.feature_columns_).all()
+    assert not without_baseline(new_speakers, trained.feature_columns_).any()
+
+
+def test_single_clips_of_new_speakers_are_read_better_by_the_companion(trained, training, new_speakers) -> None:  # noqa: ANN001
+    single = as_single_clips(new_speakers, training)
+    with_companion = macro_f1(single, trained.predict_proba(single))
+    speaker_only = macro_f1(single, speaker_model_only(trained, single))
+    assert with_companion > speaker_only + 0.04
+
+
+def test_clips_with_a_baseline_keep_the_speaker_model(trained, new_speakers) -> None:  # noqa: ANN001
+    np.testing.assert_array_equal(trained.predict_proba(new_speakers), speaker_model_only(trained, new_speakers))
+
+
+def test_the_companion_is_saved_and_loaded(trained, training, new_speakers, tmp_path) -> None:  # noqa: ANN001
+    save_model(trained, tmp_path)
+    loaded = load_model(tmp_path)
+    single = as_single_clips(new_speakers, training)
+    np.testing.assert_allclose(loaded.predict_proba(single), trained.predict_proba(single))
+    assert loaded.baseline_free_columns_ == trained.baseline_free_columns_
+
+
+def test_a_model_without_spread_columns_has_no_companion(training) -> None:  # noqa: ANN001
+    plain = training.drop(columns=[c for c in training.columns if c.startswith(SPREAD_PREFIX)])
+    assert AcousticModel(CONFIG).fit(plain).baseline_free_ is None
