@@ -16,6 +16,9 @@ and the eGeMAPS + linear-SVM baseline.
   copies, each its own pseudo-speaker;
 - cross-corpus: all of ravdess3 → EmoDB (calm/angry/panic) and back, and
   with the EmoDB priors estimated by EM from its unlabelled posteriors;
+- single clips: every held-out clip decided on its own, with no speaker
+  baseline (``vietser predict ONE.wav``): the default model's companion for
+  such clips (:mod:`vietser.acoustic.baseline_free`) decides them;
 - calm-only speakers: the test speakers given only their calm clips
   (ravdess3 folds; EmoDB speakers with a ravdess3 model): share called calm;
 - vi-speech: 22 real Vietnamese clips of ordinary speech (no emotion labels),
@@ -206,6 +209,8 @@ def fold(system: System, ravdess: pd.DataFrame, phone: pd.DataFrame, test: np.nd
         "within": fitted.proba(held),
         "phone": fitted.proba(phone[is_test]),
         "calm": fitted.proba(held[held["label"] == "calm"]),
+        "single": fitted.proba(held.assign(speaker="")),
+        "single_phone": fitted.proba(phone[is_test].assign(speaker="")),
         "calm_prior": fitted.proba(held[held["label"] == "calm"], CALL_CENTRE),
         "ood": np.array([fitted.ood_share(held)]),
     }
@@ -233,7 +238,12 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
     return {
         "within ravdess3 (macro-F1)": f"{macro_f1(labels, np.vstack(pooled['within'])):.3f}",
         "telephone, held-out actors (macro-F1)": f"{macro_f1(labels, np.vstack(pooled['phone'])):.3f}",
+        "every held-out clip on its own (no baseline): ravdess3 / telephone": (
+            f"{macro_f1(labels, np.vstack(pooled['single'])):.3f} / "
+            f"{macro_f1(labels, np.vstack(pooled['single_phone'])):.3f}"
+        ),
         "ravdess3 → EmoDB": f"{macro_f1(emodb_labels, on_ravdess.proba(emodb)):.3f}",
+        "ravdess3 → EmoDB, every clip on its own": f"{macro_f1(emodb_labels, on_ravdess.proba(emodb.assign(speaker=''))):.3f}",
         "ravdess3 → EmoDB, priors by EM (`--priors auto`)": f"{macro_f1(emodb_labels, on_ravdess.proba(emodb, 'auto')):.3f}",
         "EmoDB → ravdess3": f"{macro_f1(ravdess['label'].to_numpy(), on_emodb.proba(ravdess)):.3f}",
         "calm-only speakers, ravdess3 (called calm)": f"{calm_share(np.vstack(pooled['calm'])):.0%}",
