@@ -2,21 +2,25 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from vietser.cli.console import console
-from vietser.cli.demo_command import _transcripts, pipeline_verdict, print_delegated, shown_clips
+from vietser.cli.demo_command import _transcripts, pipeline_verdict, print_delegated, refinement_summary, shown_clips
 from vietser.decision import Decision, Route
+from vietser.refine.edits import RemoveRule, SetWeight
+from vietser.refine.loop import RejectedEdit, RoundResult
 
 
 def _decision(clip_id: str, truth: str, acoustic: str, label: str, route: Route, rules: list[str] | None = None) -> Decision:
     acoustic_probabilities = {c: (0.5 if c == acoustic else 0.25) for c in ("calm", "angry", "panic")}
+    reasoned = {c: (0.7 if c == label else 0.15) for c in ("calm", "angry", "panic")}
     return Decision(
         clip_id=clip_id,
         true_label=truth,
         label=label,
-        probabilities=acoustic_probabilities,
+        probabilities=acoustic_probabilities if label == acoustic else reasoned,
         acoustic_probabilities=acoustic_probabilities,
         acoustic_label=acoustic,
         confidence=0.8,
@@ -60,8 +64,18 @@ def test_the_table_shows_what_was_said_the_rule_and_the_truth_and_how_to_use_an_
     out = capsys.readouterr().out
     assert "delegated test clips (2 of 4), decided by the rules reasoner" in out
     row = next(line for line in out.splitlines() if "Cứu với" in line)
-    assert "calm 0.50" in row and "panic 0.80" in row and "panic-cry-for-help" in row and "panic ✓" in row
+    assert "calm 0.50" in row and "panic 0.70" in row and "panic-cry-for-help" in row and "panic ✓" in row
     assert "--llm local --llm-gguf PATH" in out and "--llm-base-url" in out
+
+
+def test_the_refinement_line_counts_the_candidate_edits_tried_and_why_they_were_not_kept() -> None:
+    edits = [RemoveRule(rule_id="r1", reason="low precision", source="search"),
+             SetWeight(rule_id="r2", weight=1.5, reason="fires on errors", source="search")]
+    rejected = [RejectedEdit(edit=e, reason="changes no dev prediction", delta=0.0) for e in edits]
+    scores = {"dev_before": 0.7, "dev_after": 0.7, "accuracy_before": 0.7, "accuracy_after": 0.7, "delegation_rate": 0.1}
+    result = SimpleNamespace(rounds=[RoundResult(round=1, version_before=2, version_after=2, candidates_tried=2, accepted=[], rejected=rejected, **scores)])
+
+    assert refinement_summary(result) == "refinement tried 2 candidate edits on dev and kept 0 (not kept: 2 changes no dev prediction)"
 
 
 def test_a_trained_runs_transcripts_are_read_by_clip(trained_run: Path, tmp_path: Path) -> None:

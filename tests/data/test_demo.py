@@ -10,8 +10,8 @@ import soundfile as sf
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from vietser.data.audio import file_sha256, load_audio
-from vietser.data.demo import WORDS_DECIDE_SHARE, DemoCorpus, make_demo_corpus
-from vietser.data.demo_sentences import WORDS_THAT_DECIDE
+from vietser.data.demo import OPENING_SHARE, DemoCorpus, make_demo_corpus
+from vietser.data.demo_sentences import OPENINGS, SENTENCES, opening_sentence
 from vietser.rules.engine import evaluate_rules
 from vietser.decision import ClipEvidence
 from vietser.rules.rulebook import default_rulebook
@@ -88,7 +88,7 @@ def test_clips_are_16k_mono_pcm16_wavs_that_load(small: DemoCorpus) -> None:
     for path in manifest["path"]:
         info = sf.info(small.out_dir / path)
         assert (info.samplerate, info.channels, info.subtype) == (16_000, 1, "PCM_16")
-        assert 1.5 <= load_audio(small.out_dir / path).duration_s <= 4.5
+        assert 1.5 <= load_audio(small.out_dir / path).duration_s <= 6.0  # an opening and a sentence: up to 6 s
 
 
 def test_transcripts_are_vietnamese_with_diacritics(small: DemoCorpus) -> None:
@@ -183,15 +183,28 @@ def test_annotators_disagree_more_on_low_intensity_angry_and_panic(moderate: pd.
     assert unanimous[low].mean() < unanimous[high].mean() - 0.2
 
 
-def test_the_words_decide_some_angry_and_panic_clips_said_in_a_flat_voice(moderate: pd.DataFrame) -> None:
+def _opening(transcript: str) -> str | None:
+    """The class whose opening a transcript starts with, if any."""
+    return next((label for label, openings in OPENINGS.items() for o in openings if transcript.startswith(f"{o},")), None)
+
+
+def test_every_class_opens_some_clips_with_words_of_its_own_then_a_neutral_sentence(moderate: pd.DataFrame) -> None:
+    opened = moderate[moderate["transcript"].map(_opening).notna()]
+    assert (opened["transcript"].map(_opening) == opened["label"]).all()
+    for label in CLASSES:
+        share = (opened["label"] == label).sum() / (moderate["label"] == label).sum()
+        assert 0.4 * OPENING_SHARE < share < 1.6 * OPENING_SHARE, label
+    neutral = {sentence[0].lower() + sentence[1:] for sentence in SENTENCES["neutral"]}
+    assert all(text.split(", ", 1)[1] in neutral for text in opened["transcript"])
+
+
+def test_the_words_decide_the_opened_angry_and_panic_clips_said_in_the_same_mixed_voice(moderate: pd.DataFrame) -> None:
     heard = moderate[moderate["words_decide"] == 1]
-    aroused = moderate[moderate["label"] != "calm"]
     assert set(heard["label"]) == {"angry", "panic"}
-    assert 0.5 * WORDS_DECIDE_SHARE < len(heard) / len(aroused) < 1.5 * WORDS_DECIDE_SHARE
-    assert all(text in WORDS_THAT_DECIDE[label] for text, label in zip(heard["transcript"], heard["label"]))
-    assert heard["intensity"].max() <= 0.3
-    others = moderate[moderate["words_decide"] == 0]
-    assert not set(others["transcript"]) & {t for texts in WORDS_THAT_DECIDE.values() for t in texts}
+    assert (heard["transcript"].map(_opening) == heard["label"]).all()
+    assert heard["intensity"].between(0.2, 0.3).all()
+    calm_openings = moderate[(moderate["label"] == "calm") & moderate["transcript"].map(_opening).notna()]
+    assert not calm_openings["words_decide"].any()
 
 
 def test_annotators_follow_the_words_where_they_decide(moderate: pd.DataFrame) -> None:
@@ -200,15 +213,16 @@ def test_annotators_follow_the_words_where_they_decide(moderate: pd.DataFrame) -
     assert votes > 0.85
 
 
-def test_the_default_rulebook_hears_every_sentence_where_the_words_decide() -> None:
+def test_the_default_rulebook_hears_the_words_that_decide_and_not_the_calm_openings() -> None:
     evidence = ClipEvidence(clip_id="c", values={}, z={})
-    for label, texts in WORDS_THAT_DECIDE.items():
-        for text in texts:
+    for label, openings in OPENINGS.items():
+        for opening in openings:
+            text = opening_sentence(opening, SENTENCES["neutral"][0])
             heard = {f.supports for f in evaluate_rules(default_rulebook(), evidence, text) if f.rule.when[0].on_transcript}
-            assert heard == {label}, text
+            assert heard == (set() if label == "calm" else {label}), text
 
 
 def test_readme_documents_the_words_deciding_as_a_simulation(small: DemoCorpus) -> None:
     readme = (small.out_dir / "README.md").read_text(encoding="utf-8")
     assert "## Clips the words decide (a simulation)" in readme
-    assert "Cứu với, cháy rồi!" in readme
+    assert "Tôi gọi để khiếu nại" in readme and "Nhà tôi không cháy" in readme

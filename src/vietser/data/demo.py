@@ -38,12 +38,10 @@ Sentences are partly class-typical, partly neutral, so the text alone does not
 give the label away.
 
 The words decide some clips (``words_decide``, a simulation of what the system
-exists for): a share ``WORDS_DECIDE_SHARE`` of the angry and panic clips are said
-in a flat, mixed voice (low intensity, much of the rival class's manner), so the
-voice sounds nearly calm and no class in particular, while the sentence says it
-all (:data:`~vietser.data.demo_sentences.WORDS_THAT_DECIDE`: "cứu với", "cháy
-rồi" for panic, a complaint for angry). The annotators hear the words and
-follow them; the acoustic model cannot.
+exists for; the corpus README says how): a share ``OPENING_SHARE`` of every class
+opens with a frame shared by all classes, finished by words of the class
+(:data:`~vietser.data.demo_sentences.OPENINGS`), and the angry and panic ones are
+said in one voice halfway between the two, so that only the words tell them apart.
 
 Layout written to ``out_dir``::
 
@@ -72,7 +70,7 @@ import numpy as np
 import soundfile as sf
 
 from vietser.data.demo_effects import SAMPLE_RATE, Channel, Expression, Voice, render_clip
-from vietser.data.demo_sentences import SENTENCES, WORDS_THAT_DECIDE
+from vietser.data.demo_sentences import OPENINGS, SENTENCES, opening_sentence
 from vietser.data.espeak import VIETNAMESE_VOICES
 from vietser.errors import ConfigError
 from vietser.labels import CLASSES
@@ -81,7 +79,7 @@ ANNOTATORS: tuple[str, ...] = ("annotator_a", "annotator_b", "annotator_c")
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "label", "speaker", "split", "transcript", *ANNOTATORS, "intensity", "words_decide"
 )
-WORDS_DECIDE_SHARE = 0.3
+OPENING_SHARE = 0.3
 
 # espeak-ng variants whose pitch tracks cleanly (m1 and m4 add octave-jumping roughness),
 # and the espeak pitch settings that give them a median F0 of about 95–125 Hz and
@@ -118,12 +116,14 @@ works on real callers.
 
 ## Clips the words decide (a simulation)
 
-About {words_share:.0%} of the angry and panic clips ({n_words} clips here, `words_decide`
-= 1) are said in a flat, mixed voice that sounds nearly calm and like neither
-aroused class, while the caller's words decide the class: "Cứu với, cháy rồi!"
-(panic), "Tôi muốn khiếu nại, …" (angry). The simulated annotators listen to the
-words and follow them, as people do; an acoustic model hears only the voice. This
-is the case vietser routes to a reasoner that reads the transcript. It is a
+About {opening_share:.0%} of the clips of each class open with "Tôi gọi để …", "Tôi cần …"
+or "Nhà tôi …" finished by words of the class, then a neutral sentence: "Tôi gọi để báo
+cháy nhà, …" (panic), "Tôi gọi để khiếu nại, …" (angry), "Nhà tôi không cháy, …" (calm).
+The angry and panic ones ({n_words} clips here, `words_decide` = 1) are said in one mildly
+aroused voice halfway between the two manners, so only the words decide the class; the
+simulated annotators follow them, as people do. An acoustic model hears only the voice,
+and the frame, said by every class as often, does not give the class away to it either.
+This is the case vietser routes to a reasoner that reads the transcript. It is a
 simulation: real calls mix the two far less neatly.
 """
 
@@ -231,7 +231,7 @@ def make_demo_corpus(
 def _readme(speakers: list[_Speaker], clips: list[_ClipPlan], clips_per_speaker: int, seed: int) -> str:
     splits = [speaker.split for speaker in speakers]
     return _README.format(
-        words_share=WORDS_DECIDE_SHARE,
+        opening_share=OPENING_SHARE,
         n_words=sum(clip.words_decide for clip in clips),
         n_clips=len(speakers) * clips_per_speaker,
         n_speakers=len(speakers),
@@ -287,9 +287,12 @@ def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) ->
         # annotator_c is the least careful of the three
         annotations = tuple(_annotate(label, intensity, blend, c, rng) for c in (0.9, 1.0, 1.2))
         # Drawn from a stream of their own, so that every other clip stays as it was without them.
-        words = _words_that_decide(label, np.random.default_rng([seed, 4, k, j]))
-        if words is not None:
-            intensity, blend, transcript, annotations = words
+        words_rng = np.random.default_rng([seed, 4, k, j])
+        opening = _opening_sentence(label, words_rng)
+        words_decide = opening is not None and label != "calm"
+        transcript = opening or transcript
+        if words_decide:
+            intensity, blend, annotations = _said_mixed(label, words_rng)
         plans.append(
             _ClipPlan(
                 speaker=speaker,
@@ -297,7 +300,7 @@ def _plan_clips(speaker: _Speaker, k: int, clips_per_speaker: int, seed: int) ->
                 label=label,
                 intensity=intensity,
                 transcript=transcript,
-                words_decide=words is not None,
+                words_decide=words_decide,
                 annotations=annotations,
                 expression=_draw_expression(label, intensity, blend, speaker, rng),
                 channel=_draw_channel(speaker, rng),
@@ -364,16 +367,18 @@ def _annotate(label: str, intensity: float, blend: float, carelessness: float, r
     return "calm" if rng.random() * (arousal + rival) < arousal else _RIVAL[label]
 
 
-def _words_that_decide(
-    label: str, rng: np.random.Generator
-) -> tuple[float, float, str, tuple[str, ...]] | None:
-    """For a share of angry and panic clips: a flat, mixed voice (intensity, blend), a sentence that says the
-    class, and annotators who follow the words (now and then the voice: calm); None for the others."""
-    if label not in WORDS_THAT_DECIDE or rng.random() >= WORDS_DECIDE_SHARE:
+def _opening_sentence(label: str, rng: np.random.Generator) -> str | None:
+    """For a share ``OPENING_SHARE`` of the clips, a sentence that opens with words of the class; else None."""
+    if rng.random() >= OPENING_SHARE:
         return None
-    intensity, blend = round(float(rng.uniform(0.05, 0.3)), 3), float(rng.uniform(0.3, 0.5))
-    annotations = tuple(label if rng.random() >= 0.06 else "calm" for _ in ANNOTATORS)
-    return intensity, blend, str(rng.choice(WORDS_THAT_DECIDE[label])), annotations
+    return opening_sentence(str(rng.choice(OPENINGS[label])), str(rng.choice(SENTENCES["neutral"])))
+
+
+def _said_mixed(label: str, rng: np.random.Generator) -> tuple[float, float, tuple[str, ...]]:
+    """An angry or panic clip whose words decide it: a mildly aroused voice, half its own manner and half
+    the rival's (the same for both classes), and annotators who follow the words (now and then the voice)."""
+    intensity, blend = round(float(rng.uniform(0.2, 0.3)), 3), 0.5
+    return intensity, blend, tuple(label if rng.random() >= 0.06 else _RIVAL[label] for _ in ANNOTATORS)
 
 
 def _write_manifest(path: Path, clips: list[_ClipPlan]) -> None:

@@ -53,20 +53,19 @@ SENTENCES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# What a caller says when the words, not the voice, decide the class: a cry for help or a
-# report of a fire (panic), a complaint (angry). Said in a flat voice, only an annotator who
-# listens to the words hears the emotion; the default rulebook's transcript rules name them.
-WORDS_THAT_DECIDE: dict[str, tuple[str, ...]] = {
-    "panic": (
-        "Cứu với, cháy rồi!",
-        "Cháy rồi, cứu tôi với!",
-        "Cứu với, có người bị đuối nước!",
-        "Cứu tôi với, tôi bị kẹt trong thang máy!",
-    ),
-    "angry": (
-        "Tôi muốn khiếu nại, các anh làm ăn kiểu gì vậy?",
-        "Tôi khiếu nại lần thứ ba rồi đấy!",
-        "Làm ăn kiểu gì mà giao hàng hỏng hết thế này?",
-        "Gọi người quản lý ra đây, tôi hủy hợp đồng!",
-    ),
+# How some calls open: "I'm calling to ...", "I need ...", "My house ...", finished by words that decide
+# the class (report a fire, an ambulance: panic; complain, the manager, cancel the contract: angry;
+# a question, or the negation "không cháy": calm), then one of the neutral sentences. Every class
+# opens with the same three frames equally often, so only the few words that finish them tell the
+# classes apart: said in a voice halfway between angry and panic, only an annotator who listens to
+# the words can tell the aroused ones apart. The default rulebook's transcript rules name them.
+OPENINGS: dict[str, tuple[str, ...]] = {
+    "calm": ("Tôi gọi để hỏi thăm", "Tôi cần đổi địa chỉ", "Nhà tôi không cháy"),
+    "angry": ("Tôi gọi để khiếu nại", "Tôi cần gặp người quản lý", "Nhà tôi hủy hợp đồng"),
+    "panic": ("Tôi gọi để báo cháy nhà", "Tôi cần xe cấp cứu", "Nhà tôi cháy rồi"),
 }
+
+
+def opening_sentence(opening: str, neutral: str) -> str:
+    """An opening and a neutral sentence as one: "Nhà tôi cháy rồi, tôi đang ở gần chợ Bến Thành, quận một."."""
+    return f"{opening}, {neutral[0].lower()}{neutral[1:]}"
