@@ -12,7 +12,9 @@ from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_mod
 from vietser.acoustic.baseline_free import without_baseline
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, normalize_by_speaker
+from vietser.errors import UntrustedModelError
 from vietser.labels import CLASSES
+from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
 
 CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
 # As pitch level between men and women: the first cues differ far more between speakers than with emotion,
@@ -74,7 +76,21 @@ def test_the_companion_is_saved_and_loaded(trained, training, new_speakers, tmp_
     loaded = load_model(tmp_path)
     single = as_single_clips(new_speakers, training)
     np.testing.assert_allclose(loaded.predict_proba(single), trained.predict_proba(single))
-    assert loaded.baseline_free_columns_ == trained.baseline_free_columns_
+    assert loaded.baseline_free_.feature_columns_ == trained.baseline_free_.feature_columns_
+
+
+def test_a_changed_companion_is_refused(trained, tmp_path) -> None:  # noqa: ANN001
+    save_model(trained, tmp_path)
+    sidecar = tmp_path / BASELINE_FREE_MODEL_DIR / SIDECAR_FILE
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace('"seed": 0', '"seed": 1'), encoding="utf-8")
+    with pytest.raises(UntrustedModelError, match="changed after saving"):
+        load_model(tmp_path)
+
+
+def test_single_clips_are_measured_against_the_training_speakers_as_they_differ(trained, training, new_speakers) -> None:  # noqa: ANN001
+    single = as_single_clips(new_speakers, training)
+    np.testing.assert_array_equal(trained.ood_scores(single), trained.baseline_free_.ood_scores(single))
+    assert np.mean(trained.ood_scores(single) > 1) < 0.1
 
 
 def test_a_model_without_spread_columns_has_no_companion(training) -> None:  # noqa: ANN001

@@ -13,7 +13,7 @@ from vietser.run.dir import RunDir
 from vietser.run.train import train_run
 
 
-def test_a_run_searches_the_hyperparameters_once_and_its_refit_reuses_them(
+def test_a_run_searches_the_hyperparameters_once_per_model_and_its_refit_reuses_them(
     small_demo_features: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     searches = []
@@ -27,7 +27,10 @@ def test_a_run_searches_the_hyperparameters_once_and_its_refit_reuses_them(
 
     model = train_run(small_demo_features, small_run_config(acoustic__late_fusion=[]), tmp_path / "run")
 
-    assert len(searches) == 1  # not again for the train + dev refit or the rule fit's fold models
+    # once for the speaker model and once for its companion for single clips; not again for the
+    # train + dev refit or the rule fit's fold models
+    assert len(searches) == 2
+    assert model.baseline_free_ is not None and model.cv_.baseline_free == model.baseline_free_.cv_
     run = RunDir(tmp_path / "run")
     assert run.final_model != run
     assert run.final_model.read_model().cv_ == model.cv_

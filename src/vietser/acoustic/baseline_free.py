@@ -5,11 +5,12 @@ with fewer than ``min_clips`` clips) gets its ``z.`` columns against the
 training corpus' statistics. The speaker model learnt what a departure from a
 speaker's own usual values means; against the corpus the same numbers also
 hold how this speaker differs from the others, which it never saw. So the
-acoustic model keeps a second estimator for those rows: the same kind and
-first-view hyperparameters, fitted on the training clips' raw columns of the
-first view only (eGeMAPS + prosody by default; the pipeline's scaler puts
-them on the corpus' scale) and calibrated on speaker-grouped folds — the condition it serves, a speaker it
-has never heard, heard once. The wide second view stays out: read against a
+acoustic model keeps a second acoustic model for those rows: the same kind,
+on the raw columns of its first view only (eGeMAPS + prosody by default; the
+pipeline's scaler puts them on the corpus' scale), tuned and calibrated on
+speaker-grouped folds — the condition it serves, a speaker it has never
+heard, heard once — with a training domain of its own: how far a single clip
+lies from the training clips as they vary between speakers. The wide second view stays out: read against a
 corpus rather than a speaker, its ~1,000 columns learn the training corpus.
 
 Measured with every held-out clip decided on its own (RAVDESS, 6
@@ -30,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from vietser.acoustic.config import AcousticConfig, Normalisation
-from vietser.acoustic.models import feature_columns
 from vietser.features.catalog import SPREAD_PREFIX
 
 
@@ -39,16 +39,15 @@ def companion_config(config: AcousticConfig) -> AcousticConfig | None:
     does not read speaker-normalised columns (nothing to complement)."""
     if config.normalisation is not Normalisation.SPEAKER:
         return None
-    return config.model_copy(update={"late_fusion": (), "normalisation": Normalisation.CORPUS, "calm_shares": ()})
+    return config.model_copy(
+        update={"late_fusion": (), "normalisation": Normalisation.CORPUS, "calm_shares": (), "measure_calibration": False}
+    )
 
 
-def companion_columns(columns: pd.Index, config: AcousticConfig, speaker_columns: list[str]) -> list[str] | None:
-    """The raw columns the companion of a speaker model (reading ``speaker_columns``) reads; None where
-    that model reads no spread columns, by which rows without a baseline are told."""
-    own = companion_config(config)
-    if own is None or not any(column.startswith(SPREAD_PREFIX) for column in speaker_columns):
-        return None
-    return feature_columns(columns, own.feature_set, own.normalisation)
+def has_companion(config: AcousticConfig, speaker_columns: list[str]) -> bool:
+    """Whether a model of ``config`` reading ``speaker_columns`` gets a companion: it reads speaker-normalised
+    columns, and spread columns by which the rows without a baseline are told."""
+    return companion_config(config) is not None and any(c.startswith(SPREAD_PREFIX) for c in speaker_columns)
 
 
 def without_baseline(frame: pd.DataFrame, speaker_columns: list[str]) -> np.ndarray:

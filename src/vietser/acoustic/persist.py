@@ -1,17 +1,19 @@
 """Saving and loading acoustic models: skops file plus a JSON sidecar.
 
-``model.skops`` holds only the scikit-learn estimator (and
-``model-baseline-free.skops`` its companion for clips without a speaker
-baseline, when it has one). Loading never trusts a
+``model.skops`` holds only the scikit-learn estimator; ``baseline-free/``,
+where the model has one, its companion for clips without a speaker baseline,
+saved the same way. Loading never trusts a
 type that our own pipelines do not produce: any other type found in the file
 is reported and refused. ``model.json`` records what the model reads, how it
-was trained and the SHA-256 of each skops file, so a file swapped or edited
+was trained and the SHA-256 of ``model.skops`` (and of the companion's
+sidecar, which holds its own), so a file swapped or edited
 after saving is refused too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import warnings
 import zipfile
 from pathlib import Path
@@ -27,7 +29,7 @@ from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.train import AcousticModel, CVResult, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
-from vietser.run.dir import BASELINE_FREE_MODEL_FILE, MODEL_FILE, SIDECAR_FILE
+from vietser.run.dir import BASELINE_FREE_MODEL_DIR, MODEL_FILE, SIDECAR_FILE
 
 # 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
 # 3: the training domain (out-of-domain detector, class prior) and speaker-spread columns.
@@ -64,8 +66,7 @@ class ModelCard(BaseModel):
     calibration: CalibrationReport | None
     corpus_stats: dict[str, Any] | None
     domain: TrainingDomain | None
-    # The companion for clips without a speaker baseline (absent from models saved before it existed).
-    baseline_free_columns: list[str] | None = None
+    # SHA-256 of the companion's model.json, for clips without a speaker baseline (None: no companion).
     baseline_free_sha256: str | None = None
 
 
@@ -75,11 +76,10 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     model_path = run_dir / MODEL_FILE
     skops.io.dump(model.estimator_, model_path)
-    companion_path = run_dir / BASELINE_FREE_MODEL_FILE
+    companion_dir = run_dir / BASELINE_FREE_MODEL_DIR
+    shutil.rmtree(companion_dir, ignore_errors=True)
     if model.baseline_free_ is not None:
-        skops.io.dump(model.baseline_free_, companion_path)
-    else:
-        companion_path.unlink(missing_ok=True)
+        save_model(model.baseline_free_, companion_dir)
     card = ModelCard(
         classes=list(model.classes_),
         config=model.config_,
@@ -91,8 +91,7 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         calibration=model.calibration_,
         corpus_stats=model.corpus_stats,
         domain=model.domain_,
-        baseline_free_columns=model.baseline_free_columns_,
-        baseline_free_sha256=_sha256(companion_path) if model.baseline_free_ is not None else None,
+        baseline_free_sha256=_sha256(companion_dir / SIDECAR_FILE) if model.baseline_free_ is not None else None,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -110,14 +109,7 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     card = _read_card(run_dir / SIDECAR_FILE)
     estimator = _load_estimator(model_path, card.model_sha256)
     _check_consistent(card, estimator, model_path)
-    companion = None
-    if card.baseline_free_sha256 is not None:
-        companion = _load_estimator(run_dir / BASELINE_FREE_MODEL_FILE, card.baseline_free_sha256)
-        if getattr(companion, "n_features_in_", None) != len(card.baseline_free_columns or []):
-            raise ModelError(
-                f"{BASELINE_FREE_MODEL_FILE} does not read the {len(card.baseline_free_columns or [])} columns "
-                f"{SIDECAR_FILE} lists; the two files do not belong together"
-            )
+    companion = None if card.baseline_free_sha256 is None else _load_companion(run_dir, card.baseline_free_sha256)
     _warn_on_version_change(card.versions)
     model = AcousticModel(card.config, card.corpus_stats)
     model.config_ = card.config
@@ -129,9 +121,26 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     model.versions_ = card.versions
     model.domain_ = card.domain
     model.baseline_free_ = companion
-    model.baseline_free_columns_ = card.baseline_free_columns
     model.classes_ = np.array(card.classes, dtype=object)
     return model
+
+
+def _load_companion(run_dir: Path, sidecar_sha256: str) -> AcousticModel:
+    """The model for clips without a speaker baseline, once its sidecar matches the recorded SHA-256.
+
+    Raises:
+        ModelError: it is missing or invalid.
+        UntrustedModelError: its sidecar changed after saving, or its skops file holds unexpected types.
+    """
+    sidecar = run_dir / BASELINE_FREE_MODEL_DIR / SIDECAR_FILE
+    if not sidecar.is_file():
+        raise ModelError(f"{sidecar} is missing; the model in {run_dir} has a companion for single clips. Retrain it")
+    if _sha256(sidecar) != sidecar_sha256:
+        raise UntrustedModelError(
+            f"{sidecar} does not match the SHA-256 recorded in {run_dir / SIDECAR_FILE}: it changed after saving. "
+            "Retrain the model, or restore the original file"
+        )
+    return load_model(run_dir / BASELINE_FREE_MODEL_DIR)
 
 
 def _load_estimator(path: Path, sha256: str) -> Any:

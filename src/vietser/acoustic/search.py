@@ -6,14 +6,14 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.calibration import Splits
-from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig, FeatureView
+from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline
 from vietser.errors import ModelError
@@ -41,6 +41,9 @@ class CVResult(BaseModel):
     macro_f1_mean: float
     macro_f1_std: float
     candidates: list[CandidateScore]
+    baseline_free: CVResult | None = Field(
+        default=None, description="the search of the model for clips without a speaker baseline, if it has one"
+    )
 
 
 def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
@@ -155,14 +158,6 @@ def with_params(config: AcousticConfig, view_sizes: list[int], params: dict[str,
             f"hyperparameters {params} do not fit a {config.model.value} model on {[v.value for v in config.views]}: "
             f"{error}; reuse a search made with the same configuration"
         ) from error
-
-
-def view_params(config: AcousticConfig, params: dict[str, Any], view: FeatureView) -> dict[str, Any]:
-    """The hyperparameters of one of ``config``'s views in a search's :attr:`CVResult.best_params`."""
-    if len(config.views) == 1:
-        return dict(params)
-    prefix = f"{view.value}__"
-    return {key.removeprefix(prefix): value for key, value in params.items() if key.startswith(prefix)}
 
 
 def _fused(config: AcousticConfig, view_sizes: list[int], params: dict[str, dict[str, Any]]) -> LateFusion:

@@ -12,11 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from vietser.acoustic.baseline_free import (
-    companion_columns,
-    companion_config,
-    without_baseline,
-)
+from vietser.acoustic.baseline_free import companion_config, has_companion, without_baseline
 from vietser.acoustic.calibration import (
     CalibrationReport,
     Splits,
@@ -30,7 +26,7 @@ from vietser.acoustic.config import AcousticConfig, Normalisation
 from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.models import feature_columns
 from vietser.acoustic.priors import temper
-from vietser.acoustic.search import CVResult, speaker_folds, tune, view_params, with_params
+from vietser.acoustic.search import CVResult, speaker_folds, tune, with_params
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import composition_copies
@@ -110,12 +106,11 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         self.train_data_sha256_ = train_data_hash(X_train, labels, columns)
         self.versions_ = library_versions()
         self.domain_: TrainingDomain | None = _training_domain(clips, view_columns[0], self.estimator_, columns, config.seed)
-        self.baseline_free_columns_ = companion_columns(X.columns, config, columns)
-        self.baseline_free_ = (
-            None
-            if self.baseline_free_columns_ is None
-            else _fit_companion(config, self.cv_, clips, self.baseline_free_columns_)
-        )
+        self.baseline_free_: AcousticModel | None = None
+        if has_companion(config, columns):
+            searched = self.tuned.baseline_free if self.tuned is not None else None
+            self.baseline_free_ = AcousticModel(companion_config(config), tuned=searched).fit(clips)
+            self.cv_ = self.cv_.model_copy(update={"baseline_free": self.baseline_free_.cv_})
         self.classes_ = np.array(CLASSES, dtype=object)
         return self
 
@@ -128,11 +123,22 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def ood_scores(self, X: pd.DataFrame) -> np.ndarray:
-        """Each row's distance from the training clips (1.0 = their edge); NaN for a model without a detector."""
+        """Each row's distance from the training clips (1.0 = their edge); NaN for a model without a detector.
+        A row without a speaker baseline is measured by the companion that decides it."""
         check_is_fitted(self, "estimator_")
         if self.domain_ is None or len(X) == 0:
             return np.full(len(X), np.nan)
-        return self.domain_.ood_scores(feature_matrix(X, self.domain_.columns))
+        scores = self.domain_.ood_scores(feature_matrix(X, self.domain_.columns))
+        alone = self._without_baseline(X)
+        if alone.any():
+            scores[alone] = self.baseline_free_.ood_scores(X[alone])
+        return scores
+
+    def _without_baseline(self, X: pd.DataFrame) -> np.ndarray:
+        """Rows the companion decides (none for a model without one)."""
+        if getattr(self, "baseline_free_", None) is None:
+            return np.zeros(len(X), dtype=bool)
+        return without_baseline(X, self.feature_columns_)
 
 
 def measure_calibration(
@@ -189,24 +195,12 @@ def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
     if len(frame) == 0:
         return np.zeros((0, len(CLASSES)))
     probabilities = class_probabilities(model.estimator_, feature_matrix(frame, model.feature_columns_))
-    if model.baseline_free_ is not None:
-        alone = without_baseline(frame, model.feature_columns_)
-        if alone.any():
-            companion = feature_matrix(frame[alone], model.baseline_free_columns_)
-            probabilities[alone] = class_probabilities(model.baseline_free_, companion)
-    if model.domain_ is None:
-        return probabilities
-    return temper(probabilities, model.ood_scores(frame), model.domain_.class_prior)
-
-
-def _fit_companion(config: AcousticConfig, search: CVResult, clips: pd.DataFrame, columns: list[str]) -> ClassifierMixin:
-    """The model for rows without a speaker baseline (:mod:`vietser.acoustic.baseline_free`): the speaker
-    model's first-view hyperparameters, fitted and calibrated on the raw ``columns`` of the clips as they came."""
-    own = companion_config(config)
-    X, labels, speakers = _training_arrays(clips, columns)
-    splits = speaker_folds(labels, speakers, own.cv_folds, own.seed)
-    unfitted = with_params(own, [len(columns)], view_params(config, search.best_params, config.feature_set))
-    return fit_calibrated(unfitted, X, labels, splits, own.calibration)
+    if model.domain_ is not None:
+        probabilities = temper(probabilities, model.ood_scores(frame), model.domain_.class_prior)
+    alone = model._without_baseline(frame)
+    if alone.any():
+        probabilities[alone] = model.baseline_free_.predict_proba(frame[alone])
+    return probabilities
 
 
 def feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
