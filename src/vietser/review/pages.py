@@ -129,17 +129,18 @@ def clip_page(
     )
 
 
+def review_form(
+    clip_id: str = Form(""), label: str = Form(""), note: str = Form(""), reviewer: str = Form("")
+) -> ReviewIn:
+    """The review a page's form posts, validated."""
+    return _validated(ReviewIn, clip_id=clip_id, label=label, note=note, reviewer=reviewer.strip())
+
+
 @router.post("/review", dependencies=[Depends(verify_csrf)])
 def submit_review(
-    request: Request,
-    clip_id: str = Form(""),
-    label: str = Form(""),
-    note: str = Form(""),
-    reviewer: str = Form(""),
-    context: ReviewContext = Depends(get_context),
+    request: Request, review: ReviewIn = Depends(review_form), context: ReviewContext = Depends(get_context)
 ) -> RedirectResponse:
     """Save a label from the clip page, then go to the reviewer's next clip (or the queue)."""
-    review = _validated(ReviewIn, clip_id=clip_id, label=label, note=note, reviewer=reviewer.strip())
     record_review(context, review)
     following = context.queue(review.reviewer).next_clip(after=review.clip_id)
     target = clip_url("/clips", following) if following else "/"
@@ -162,14 +163,10 @@ def call_page(call_id: str, request: Request, context: ReviewContext = Depends(g
 def submit_call_review(
     call_id: str,
     request: Request,
-    clip_id: str = Form(""),
-    label: str = Form(""),
-    note: str = Form(""),
-    reviewer: str = Form(""),
+    review: ReviewIn = Depends(review_form),
     context: ReviewContext = Depends(get_context),
 ) -> RedirectResponse:
     """Save a label for one segment from the call page (as a review of that segment), then back to the call."""
-    review = _validated(ReviewIn, clip_id=clip_id, label=label, note=note, reviewer=reviewer.strip())
     if review.clip_id not in find_call(context, call_id).segments:
         raise HTTPException(404, f"{review.clip_id!r} is not a segment of call {call_id!r}")
     record_review(context, review)
