@@ -96,3 +96,9 @@ def test_single_clips_are_measured_against_the_training_speakers_as_they_differ(
 def test_a_model_without_spread_columns_has_no_companion(training) -> None:  # noqa: ANN001
     plain = training.drop(columns=[c for c in training.columns if c.startswith(SPREAD_PREFIX)])
     assert AcousticModel(CONFIG).fit(plain).baseline_free_ is None
+
+
+def test_a_single_clip_far_from_every_training_speaker_is_out_of_domain_and_doubtful(trained, training, new_speakers) -> None:  # noqa: ANN001
+    far = as_single_clips(new_speakers.assign(**{c: new_speakers[c] + 40.0 for c in AROUSAL_COLUMNS}), training)
+    assert (trained.ood_scores(far) > 3).all()
+    assert trained.predict_proba(far).max() < 0.9
