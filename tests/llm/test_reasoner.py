@@ -8,7 +8,8 @@ import pytest
 
 from vietser.errors import ConfigError
 from vietser.llm.client import LLMConfig
-from vietser.llm.reasoner import TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN, LLMReasoner
+from vietser.llm.prompt import TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN
+from vietser.llm.reasoner import LLMReasoner
 from vietser.testing.scripted_server import (
     Reply,
     ScriptedOpenAIServer,

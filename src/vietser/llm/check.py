@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from vietser.decision import ClipEvidence
 from vietser.labels import CLASSES
 from vietser.llm.client import LLMConfig
-from vietser.llm.reasoner import KEY_FEATURES, LLMReasoner
+from vietser.llm.prompt import KEY_FEATURES
+from vietser.llm.reasoner import LLMReasoner
 from vietser.reasoning import ReasoningRequest
 from vietser.rules.rulebook import Rulebook
 
