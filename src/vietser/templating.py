@@ -24,6 +24,18 @@ def sandboxed_environment(**options: Any) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(**options)
 
 
+def prompt_environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    """The sandboxed environment of LLM prompt templates in ``folder``: plain text (no autoescape), a
+    missing variable an error, block tags leaving no blank lines."""
+    return sandboxed_environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
 def render(template: jinja2.Template, context: Mapping[str, Any], name: str | Path | None = None) -> str:
     """``template`` rendered with ``context``; ``name`` is shown in errors (default: the template's own).
 

@@ -24,7 +24,7 @@ from vietser.reasoning import ReasoningRequest
 from vietser.rules.core import FeatureColumns, conditions_hold
 from vietser.rules.phrases import fold, mentioned
 from vietser.rules.rulebook import Rule, Rulebook, feature_info
-from vietser.templating import render, sandboxed_environment
+from vietser.templating import prompt_environment, render
 
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -134,13 +134,7 @@ class PromptBuilder:
         system_template: Path | None = None,
         user_template: Path | None = None,
     ) -> None:
-        env = sandboxed_environment(
-            loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-        )
+        env = prompt_environment(PROMPTS_DIR)
         self._system = _template(env, system_template, "system.md.j2")
         self._user = _template(env, user_template, "reasoner.md.j2")
         rules = [rule for rule in rulebook.rules if rule.enabled]

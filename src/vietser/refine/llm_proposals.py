@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from vietser.errors import RulebookError
@@ -31,7 +30,7 @@ from vietser.refine.devset import DevSet
 from vietser.refine.edits import EditSource, RuleEdit, apply_edit, parse_edits
 from vietser.refine.proposals import ProposalBatch
 from vietser.rules.rulebook import Rulebook, dump_rulebook, feature_info
-from vietser.templating import render, sandboxed_environment
+from vietser.templating import prompt_environment, render
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 SCHEMA_NAME = "rulebook_edits"
@@ -105,13 +104,7 @@ class LLMProposer:
     def __init__(self, config: LLMConfig, *, max_edits: int = 10) -> None:
         self.config = config
         self.max_edits = max_edits
-        env = sandboxed_environment(
-            loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-        )
+        env = prompt_environment(PROMPTS_DIR)
         self._system = env.get_template("refine_system.md.j2")
         self._user = env.get_template("refine_user.md.j2")
         self._chat = LoggedChat(config, edit_json_schema(), SCHEMA_NAME)
