@@ -102,3 +102,12 @@ def test_a_single_clip_far_from_every_training_speaker_is_out_of_domain_and_doub
     far = as_single_clips(new_speakers.assign(**{c: new_speakers[c] + 40.0 for c in AROUSAL_COLUMNS}), training)
     assert (trained.ood_scores(far) > 3).all()
     assert trained.predict_proba(far).max() < 0.9
+
+
+def test_a_frame_mixing_both_kinds_of_row_gives_each_row_its_own_reading(trained, training, new_speakers) -> None:  # noqa: ANN001
+    single = as_single_clips(new_speakers, training)
+    mixed = pd.concat([new_speakers.iloc[:40], single.iloc[40:80]], ignore_index=True)
+    expected = np.vstack([trained.predict_proba(new_speakers.iloc[:40]), trained.predict_proba(single.iloc[40:80])])
+    np.testing.assert_allclose(trained.predict_proba(mixed), expected)
+    scores = np.concatenate([trained.ood_scores(new_speakers.iloc[:40]), trained.ood_scores(single.iloc[40:80])])
+    np.testing.assert_allclose(trained.ood_scores(mixed), scores)

@@ -34,20 +34,17 @@ from vietser.acoustic.config import AcousticConfig, Normalisation
 from vietser.features.catalog import SPREAD_PREFIX
 
 
-def companion_config(config: AcousticConfig) -> AcousticConfig | None:
-    """The companion's configuration: ``config``'s first view, its raw columns; None where ``config``
-    does not read speaker-normalised columns (nothing to complement)."""
-    if config.normalisation is not Normalisation.SPEAKER:
+def companion_config(config: AcousticConfig, speaker_columns: list[str]) -> AcousticConfig | None:
+    """The companion's configuration: ``config``'s first view, its raw columns; None where a model of
+    ``config`` reading ``speaker_columns`` gets no companion — it reads no speaker-normalised columns, or no
+    spread columns by which the rows without a baseline are told."""
+    if config.normalisation is not Normalisation.SPEAKER or not any(
+        column.startswith(SPREAD_PREFIX) for column in speaker_columns
+    ):
         return None
     return config.model_copy(
         update={"late_fusion": (), "normalisation": Normalisation.CORPUS, "calm_shares": (), "measure_calibration": False}
     )
-
-
-def has_companion(config: AcousticConfig, speaker_columns: list[str]) -> bool:
-    """Whether a model of ``config`` reading ``speaker_columns`` gets a companion: it reads speaker-normalised
-    columns, and spread columns by which the rows without a baseline are told."""
-    return companion_config(config) is not None and any(c.startswith(SPREAD_PREFIX) for c in speaker_columns)
 
 
 def without_baseline(frame: pd.DataFrame, speaker_columns: list[str]) -> np.ndarray:

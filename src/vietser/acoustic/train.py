@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from vietser.acoustic.baseline_free import companion_config, has_companion, without_baseline
+from vietser.acoustic.baseline_free import companion_config, without_baseline
 from vietser.acoustic.calibration import (
     CalibrationReport,
     Splits,
@@ -107,9 +107,10 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         self.versions_ = library_versions()
         self.domain_: TrainingDomain | None = _training_domain(clips, view_columns[0], self.estimator_, columns, config.seed)
         self.baseline_free_: AcousticModel | None = None
-        if has_companion(config, columns):
+        companion = companion_config(config, columns)
+        if companion is not None:
             searched = self.tuned.baseline_free if self.tuned is not None else None
-            self.baseline_free_ = AcousticModel(companion_config(config), tuned=searched).fit(clips)
+            self.baseline_free_ = AcousticModel(companion, tuned=searched).fit(clips)
             self.cv_ = self.cv_.model_copy(update={"baseline_free": self.baseline_free_.cv_})
         self.classes_ = np.array(CLASSES, dtype=object)
         return self
@@ -128,17 +129,22 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         if self.domain_ is None or len(X) == 0:
             return np.full(len(X), np.nan)
-        scores = self.domain_.ood_scores(feature_matrix(X, self.domain_.columns))
-        alone = self._without_baseline(X)
+        scores = np.empty(len(X))
+        own, alone = self._by_decider(X)
+        if own.any():
+            scores[own] = self.domain_.ood_scores(feature_matrix(X[own], self.domain_.columns))
         if alone.any():
             scores[alone] = self.baseline_free_.ood_scores(X[alone])
         return scores
 
-    def _without_baseline(self, X: pd.DataFrame) -> np.ndarray:
-        """Rows the companion decides (none for a model without one)."""
-        if getattr(self, "baseline_free_", None) is None:
-            return np.zeros(len(X), dtype=bool)
-        return without_baseline(X, self.feature_columns_)
+    def _by_decider(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the rows this model decides and of those its companion decides (none without one)."""
+        alone = (
+            np.zeros(len(X), dtype=bool)
+            if self.baseline_free_ is None
+            else without_baseline(X, self.feature_columns_)
+        )
+        return ~alone, alone
 
 
 def measure_calibration(
@@ -194,12 +200,16 @@ def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
         )
     if len(frame) == 0:
         return np.zeros((0, len(CLASSES)))
-    probabilities = class_probabilities(model.estimator_, feature_matrix(frame, model.feature_columns_))
-    if model.domain_ is not None:
-        probabilities = temper(probabilities, model.ood_scores(frame), model.domain_.class_prior)
-    alone = model._without_baseline(frame)
+    probabilities = np.empty((len(frame), len(CLASSES)))
+    own, alone = model._by_decider(frame)
     if alone.any():
         probabilities[alone] = model.baseline_free_.predict_proba(frame[alone])
+    if own.any():
+        rows = frame[own]
+        decided = class_probabilities(model.estimator_, feature_matrix(rows, model.feature_columns_))
+        if model.domain_ is not None:
+            decided = temper(decided, model.ood_scores(rows), model.domain_.class_prior)
+        probabilities[own] = decided
     return probabilities
 
 
