@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from vietser.acoustic.calibration import CalibrationReport
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.domain import TrainingDomain
-from vietser.acoustic.train import AcousticModel, CVResult, library_versions
+from vietser.acoustic.search import CVResult
+from vietser.acoustic.train import AcousticModel, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, MODEL_FILE, SIDECAR_FILE

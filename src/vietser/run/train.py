@@ -13,7 +13,8 @@ import pandas as pd
 
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.persist import save_model
-from vietser.acoustic.train import AcousticModel, CVResult
+from vietser.acoustic.search import CVResult
+from vietser.acoustic.train import AcousticModel
 from vietser.config import RunConfig
 from vietser.errors import ConfigError
 from vietser.evidence import ClassProfiles, fit_class_profiles
