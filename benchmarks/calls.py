@@ -4,8 +4,8 @@ Usage::
 
     python -m benchmarks.calls [--run RUN] [--quick] [--workdir DIR]
 
-Each test speaker of the run (actors the model never trained on) becomes one
-call: their RAVDESS clips, cut to their speech (10 ms levels within 35 dB of
+Every RAVDESS actor becomes one call, decided by a run that never trained on
+them (``--folds`` runs, each holding out one fold of actors): their RAVDESS clips, cut to their speech (10 ms levels within 35 dB of
 the clip's peak, independent of any VAD), in runs of 2–4 clips of one label
 (emotion persists), 0.8–2.5 s pauses between them, 1/f noise at 20 dB SNR
 over the call; and the same call through the telephone channel (8 kHz,
@@ -15,7 +15,9 @@ over the call; and the same call through the telephone channel (8 kHz,
   a clip's, one to one) for each VAD, and its time per call;
 - segment-level macro-F1 (each segment labelled with the clip it overlaps
   most) beside the same clips decided one by one as files of their speaker,
-  and with neighbour smoothing at several time constants;
+  the difference with a 95 % bootstrap interval over calls (a call's
+  segments and clips resampled together), and with neighbour smoothing at
+  several time constants;
 - the real-time factor and peak RSS of `decide_call` on a 10-minute call on
   one core (a child process pinned to one CPU, one thread, a fresh feature
   cache; wall clock and CPU time, since on a shared machine the wall clock
@@ -23,8 +25,11 @@ over the call; and the same call through the telephone channel (8 kHz,
   time from the chunk that closes a segment to its Decision, through
   :class:`~vietser.calls.live.LiveCall` fed 100 ms chunks.
 
-Without ``--run`` a run is trained once with `vietser run` on ravdess3
-(speaker splits, seed 0) in ``--workdir``.
+Without ``--run``, ``--folds`` runs are trained once with `vietser run` on
+ravdess3 in ``--workdir``: the actors shuffled (seed 0) and dealt into folds;
+each run tests on one fold, chooses on the next (dev) and trains on the rest.
+With ``--run``, only that run's test speakers make calls. Speed, memory and
+streaming are measured with the first run.
 """
 
 from __future__ import annotations
@@ -216,32 +221,72 @@ def vad_table(calls: list[BuiltCall]) -> str:
     return "\n".join(lines)
 
 
-def accuracy_table(predictor: Predictor, calls: list[BuiltCall]) -> str:
+@dataclass
+class CallScore:
+    """One call decided as segments and as its clips one by one."""
+
+    kind: str  # studio | phone
+    matched: np.ndarray  # boundary counts: matched, predicted, reference
+    segment_truth: list[str | None]
+    segment_labels: list[str]
+    smoothed: dict[float, list[str]]
+    clip_truth: list[str]
+    clip_labels: list[str]
+
+
+def score_call(predictor: Predictor, call: BuiltCall) -> CallScore:
+    decisions = decide_call(predictor, call.path, CallConfig(channel_names=(call.speaker,))).decisions
+    return CallScore(
+        kind="phone" if call.path.stem.endswith("phone") else "studio",
+        matched=np.array(boundary_counts([(d.start_s or 0, d.end_s or 0) for d in decisions], call.utterances)),
+        segment_truth=true_labels(decisions, call.utterances),
+        segment_labels=[d.label for d in decisions],
+        smoothed={tau: [d.label for d in smooth(decisions, tau)] for tau in SMOOTHING_S},
+        clip_truth=[u.label for u in call.utterances],
+        clip_labels=clip_by_clip(predictor, call),
+    )
+
+
+def pooled(scores: list[CallScore], attribute: str) -> list:
+    return [x for score in scores for x in getattr(score, attribute)]
+
+
+def segment_minus_clip(scores: list[CallScore]) -> float:
+    """Segment-level macro-F1 minus clip-by-clip macro-F1 over ``scores`` pooled."""
+    return macro_f1(pooled(scores, "segment_truth"), pooled(scores, "segment_labels")) - macro_f1(
+        pooled(scores, "clip_truth"), pooled(scores, "clip_labels")
+    )
+
+
+def bootstrap_interval(scores: list[CallScore], draws: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of :func:`segment_minus_clip`, calls resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    deltas = [segment_minus_clip([scores[i] for i in rng.integers(0, len(scores), len(scores))]) for _ in range(draws)]
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def accuracy_table(scores: list[CallScore]) -> str:
     lines = [
-        "| audio | segments / clips | boundary F1 | segment macro-F1 | clip-by-clip macro-F1 | Δ | "
+        "| audio | calls | segments / clips | boundary F1 | segment macro-F1 | clip-by-clip macro-F1 | Δ (95 % CI over calls) | "
         + " | ".join(f"smoothed τ={tau:g} s" for tau in SMOOTHING_S)
         + " |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(SMOOTHING_S),
+        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(SMOOTHING_S),
     ]
     for kind in ("studio", "phone"):
-        counts, truth, segment_labels, clip_truth, clip_labels = np.zeros(3), [], [], [], []
-        smoothed: dict[float, list[str]] = {tau: [] for tau in SMOOTHING_S}
-        n_segments = n_clips = 0
-        for call in (c for c in calls if c.path.stem.endswith(kind)):
-            decisions = decide_call(predictor, call.path, CallConfig(channel_names=(call.speaker,))).decisions
-            counts += boundary_counts([(d.start_s or 0, d.end_s or 0) for d in decisions], call.utterances)
-            truth += true_labels(decisions, call.utterances)
-            segment_labels += [d.label for d in decisions]
-            for tau in SMOOTHING_S:
-                smoothed[tau] += [d.label for d in smooth(decisions, tau)]
-            clip_truth += [u.label for u in call.utterances]
-            clip_labels += clip_by_clip(predictor, call)
-            n_segments, n_clips = n_segments + len(decisions), n_clips + len(call.utterances)
-        segment_f1, clip_f1 = macro_f1(truth, segment_labels), macro_f1(clip_truth, clip_labels)
-        smooth_cells = " | ".join(f"{macro_f1(truth, smoothed[tau]):.3f}" for tau in SMOOTHING_S)
+        chosen = [score for score in scores if score.kind == kind]
+        truth = pooled(chosen, "segment_truth")
+        segment_f1 = macro_f1(truth, pooled(chosen, "segment_labels"))
+        clip_f1 = macro_f1(pooled(chosen, "clip_truth"), pooled(chosen, "clip_labels"))
+        low, high = bootstrap_interval(chosen)
+        smooth_cells = " | ".join(
+            f"{macro_f1(truth, [x for score in chosen for x in score.smoothed[tau]]):.3f}" for tau in SMOOTHING_S
+        )
+        n_segments, n_clips = len(pooled(chosen, "segment_labels")), len(pooled(chosen, "clip_truth"))
+        boundary_f1 = prf(*sum(score.matched for score in chosen))[2]
         lines.append(
-            f"| {kind} | {n_segments} / {n_clips} | {prf(*counts)[2]:.3f} | {segment_f1:.3f} | {clip_f1:.3f} | "
-            f"{segment_f1 - clip_f1:+.3f} | {smooth_cells} |"
+            f"| {kind} | {len(chosen)} | {n_segments} / {n_clips} | {boundary_f1:.3f} | {segment_f1:.3f} | "
+            f"{clip_f1:.3f} | {segment_f1 - clip_f1:+.3f} ({low:+.3f} … {high:+.3f}) | {smooth_cells} |"
         )
     return "\n".join(lines)
 
@@ -327,38 +372,48 @@ def streaming_latency(predictor: Predictor, calls: list[BuiltCall]) -> tuple[np.
     return np.array(wall), np.array(cpu)
 
 
-def ensure_run(workdir: Path) -> Path:
-    """A run trained on ravdess3 with speaker splits, made once with `vietser run`."""
-    run_dir = workdir / "calls-run"
-    try:
-        load_predictor(run_dir)
-        return run_dir
-    except VietserError:
-        pass
-    from vietser.data.splits import assign_speaker_splits
+def fold_splits(speakers: list[str], n_folds: int, seed: int = 0) -> list[dict[str, str]]:
+    """For each fold, every speaker's split: that fold test, the next one dev, the rest train."""
+    shuffled = [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))]
+    groups = [list(group) for group in np.array_split(np.array(shuffled, dtype=object), n_folds)]
+    splits = []
+    for k in range(n_folds):
+        split = {speaker: "train" for speaker in speakers}
+        split.update({speaker: "dev" for speaker in groups[(k + 1) % n_folds]})
+        split.update({speaker: "test" for speaker in groups[k]})
+        splits.append(split)
+    return splits
 
+
+def ensure_runs(workdir: Path, n_folds: int) -> list[Path]:
+    """One run per fold of ravdess3 actors (see the module docstring), each made once with `vietser run`."""
     manifest = pd.read_csv(RAVDESS / "manifest.csv")
     manifest["path"] = [str((RAVDESS / p).resolve()) for p in manifest["path"]]
-    manifest_path = workdir / "calls-ravdess3.csv"
-    assign_speaker_splits(manifest[["path", "label", "speaker"]], seed=0).to_csv(manifest_path, index=False)
-    command = [
-        sys.executable,
-        "-c",
-        "from vietser.cli import app; app()",
-        "run",
-        str(manifest_path),
-        "-o",
-        str(run_dir),
-    ]
-    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
-    return run_dir
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for k, split in enumerate(fold_splits(sorted(manifest["speaker"].unique()), n_folds)):
+        run_dir = workdir / f"calls-run-{k + 1}-of-{n_folds}"
+        runs.append(run_dir)
+        try:
+            load_predictor(run_dir)
+            continue
+        except VietserError:
+            pass
+        manifest_path = workdir / f"calls-ravdess3-{k + 1}-of-{n_folds}.csv"
+        manifest[["path", "label", "speaker"]].assign(split=manifest["speaker"].map(split)).to_csv(
+            manifest_path, index=False
+        )
+        command = [sys.executable, "-c", "from vietser.cli import app; app()", "run", str(manifest_path), "-o", str(run_dir)]
+        subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return runs
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--run", type=Path, help="run directory (default: train one on ravdess3 in --workdir)")
+    parser.add_argument("--run", type=Path, help="run directory (default: train --folds runs on ravdess3 in --workdir)")
     parser.add_argument("--workdir", type=Path, default=BENCH_DIR)
-    parser.add_argument("--quick", action="store_true", help="two test speakers")
+    parser.add_argument("--folds", type=int, default=4, help="runs over folds of actors (without --run)")
+    parser.add_argument("--quick", action="store_true", help="one run, two test speakers")
     parser.add_argument("--one-call", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_call is not None:
@@ -367,22 +422,27 @@ def main(argv: list[str] | None = None) -> None:
     if not RAVDESS.is_dir():
         print(f"{RAVDESS} not found: the calls benchmark needs ravdess3")
         return
-    run_dir = args.run or ensure_run(args.workdir)
-    predictor = load_predictor(run_dir)
-    speakers = speaker_clips(run_dir)
-    chosen = sorted(speakers)[: 2 if args.quick else None]
+    runs = [args.run] if args.run else ensure_runs(args.workdir, 1 if args.quick else args.folds)
     out = args.workdir / "calls"
-    calls = [
-        build_call(speaker, *speakers[speaker], out, phone, seed=number)
-        for number, speaker in enumerate(chosen)
-        for phone in (False, True)
-    ]
-    print(f"{machine()}\n\nrun {run_dir}; one call per test speaker ({', '.join(chosen)}), studio and telephone\n")
+    calls, scores, number = [], [], 0
+    for run_dir in runs:
+        predictor = load_predictor(run_dir)
+        speakers = speaker_clips(run_dir)
+        for speaker in sorted(speakers)[: 2 if args.quick else None]:
+            for phone in (False, True):
+                call = build_call(speaker, *speakers[speaker], out, phone, seed=number)
+                calls.append(call)
+                scores.append(score_call(predictor, call))
+            number += 1
+    names = ", ".join(sorted({call.speaker for call in calls}))
+    print(f"{machine()}\n\nruns {', '.join(str(r) for r in runs)}; one call per test speaker ({names}), studio and telephone\n")
     print(vad_table(calls) + "\n")
-    print(accuracy_table(predictor, calls) + "\n")
-    long_call = ten_minute_call(*speakers[chosen[0]], out)
-    cost = one_core_measure(run_dir, long_call)
-    wall, cpu = streaming_latency(predictor, [c for c in calls if c.path.stem.endswith("studio")])
+    print(accuracy_table(scores) + "\n")
+    first_run = speaker_clips(runs[0])
+    long_call = ten_minute_call(*first_run[min(first_run)], out)
+    cost = one_core_measure(runs[0], long_call)
+    studio = [c for c in calls if c.speaker in first_run and c.path.stem.endswith("studio")]
+    wall, cpu = streaming_latency(load_predictor(runs[0]), studio)
     print("| 10-minute call, one core | value |\n|---|---:|")
     print(f"| call length | {cost['duration_s']:.0f} s, {cost['segments']:.0f} segments |")
     print(
