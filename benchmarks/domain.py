@@ -24,8 +24,11 @@ and the eGeMAPS + linear-SVM baseline.
 - vi-speech: 22 real Vietnamese clips of ordinary speech (no emotion labels),
   each its own speaker (corpus fallback, as ``vietser predict`` does by
   default), with a call-centre prior, and read against the other 21 clips as
-  ``--reference`` (never the clip itself): clips called calm and the highest
-  angry/panic probability;
+  ``--reference`` (never the clip itself; read as calm speech, see
+  :func:`vietser.features.normalize.anchored_to_calm`): clips called calm and
+  the highest angry/panic probability;
+- EmoDB speakers, each read against the calm clips of the other nine as
+  ``--reference`` (a domain reference, never the speaker's own clips);
 - out of domain: share of clips whose out-of-domain score is above 1.
 
 With ``--pooled``, a second table: ravdess3 and EmoDB pooled in one training
@@ -63,7 +66,7 @@ from vietser.evaluate import compute_metrics
 from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
 from vietser.features.extract import extract_features
 from vietser.pipeline import with_priors
-from vietser.features.normalize import CorpusStats, normalize_against_reference, normalize_by_speaker
+from vietser.features.normalize import CorpusStats, anchored_to_calm, normalize_by_speaker
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 from vietser.pipeline import OOD_LIMIT
@@ -170,12 +173,15 @@ class Fitted:
     def ood_share(self, frame: pd.DataFrame) -> float:
         return float(np.mean(self.model.ood_scores(with_z(frame, self.spread, self.stats)) > OOD_LIMIT))
 
-    def against_reference(self, frame: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
+    def against_reference(self, frame: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray | None:
+        """As `vietser predict --reference`: raw features anchored on the calm training clips, read by the
+        companion; None for a system without one."""
+        if self.model.calm_stats_ is None:
+            return None
         columns = raw_feature_columns(frame)
-        normalised = normalize_against_reference(frame, reference, columns)
-        if not self.spread:
-            normalised = normalised[[c for c in normalised.columns if not c.startswith(SPREAD_PREFIX)]]
-        return self.model.predict_proba(pd.concat([frame, normalised], axis=1))
+        anchored = anchored_to_calm(frame, reference, self.model.calm_stats_, columns)
+        moved = pd.concat([frame.drop(columns=columns), anchored], axis=1).assign(speaker="")
+        return self.model.predict_proba(with_z(moved, self.spread, self.stats))
 
 
 def training_rows(rows: pd.DataFrame, phone: pd.DataFrame, system: System) -> pd.DataFrame:
@@ -216,6 +222,19 @@ def fold(system: System, ravdess: pd.DataFrame, phone: pd.DataFrame, test: np.nd
     }
 
 
+def emodb_against_calm_of_others(fitted: Fitted, emodb: pd.DataFrame) -> np.ndarray | None:
+    """Each EmoDB speaker's clips read against the calm clips of the other nine (never their own)."""
+    probabilities = np.zeros((len(emodb), len(CLASSES)))
+    calm = (emodb["label"] == "calm").to_numpy()
+    for speaker in emodb["speaker"].unique():
+        own = (emodb["speaker"] == speaker).to_numpy()
+        read = fitted.against_reference(emodb[own], emodb[~own & calm])
+        if read is None:
+            return None
+        probabilities[own] = read
+    return probabilities
+
+
 def vi_row(probabilities: np.ndarray) -> str:
     calm = int((probabilities.argmax(axis=1) == CLASSES.index("calm")).sum())
     return f"{calm} of {len(probabilities)}; max {probabilities[:, 1:].max():.2f}"
@@ -231,9 +250,9 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
         for rows, copies in ((ravdess, phone), (emodb, data["emodb-phone"]))
     )
     single = vi.assign(speaker="")
-    by_reference = np.vstack(
-        [on_ravdess.against_reference(vi.iloc[[i]], vi.drop(index=i)) for i in range(len(vi))]
-    )
+    read = [on_ravdess.against_reference(vi.iloc[[i]], vi.drop(index=i)) for i in range(len(vi))]
+    by_reference = "— (no companion)" if read[0] is None else vi_row(np.vstack(read))
+    emodb_by_reference = emodb_against_calm_of_others(on_ravdess, emodb)
     emodb_labels = emodb["label"].to_numpy()
     return {
         "within ravdess3 (macro-F1)": f"{macro_f1(labels, np.vstack(pooled['within'])):.3f}",
@@ -251,7 +270,10 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
         "calm-only speakers, ravdess3, `--priors calm=0.9,…`": f"{calm_share(np.vstack(pooled['calm_prior'])):.0%}",
         "vi-speech, plain predict (called calm; max P(angry/panic))": vi_row(on_ravdess.proba(single)),
         "vi-speech, `--priors calm=0.9,angry=0.07,panic=0.03`": vi_row(on_ravdess.proba(single, CALL_CENTRE)),
-        "vi-speech, the other 21 clips as `--reference`": vi_row(by_reference),
+        "vi-speech, the other 21 clips as `--reference`": by_reference,
+        "ravdess3 → EmoDB, each speaker against the other speakers' calm clips as `--reference`": (
+            "—" if emodb_by_reference is None else f"{macro_f1(emodb_labels, emodb_by_reference):.3f}"
+        ),
         "out of domain: held-out ravdess3 actors / vi-speech": f"{np.mean(pooled['ood']):.0%} / "
         f"{on_ravdess.ood_share(single):.0%}",
     }

@@ -36,7 +36,10 @@ PredictProba = Callable[[pd.DataFrame], np.ndarray]
 NEAR_BASELINE_Z = 0.5
 # What a z-score was measured against, in English and Vietnamese.
 SPEAKER_BASELINE = ("this speaker's baseline", "mức thường của người nói")
-REFERENCE_BASELINE = ("the reference recordings given for this speaker or channel", "các bản ghi tham chiếu của người nói hoặc kênh này")
+REFERENCE_BASELINE = (
+    "the reference recordings given for this speaker or channel, as calm speech",
+    "các bản ghi tham chiếu của người nói hoặc kênh này, coi là giọng bình tĩnh",
+)
 # Rows read against explicit reference recordings (``vietser predict --reference``) carry this column, True.
 REFERENCE_COLUMN = "reference"
 CORPUS_BASELINE = ("the corpus baseline (too few clips of this speaker)", "mức chung của kho dữ liệu (quá ít mẫu của người nói)")

@@ -11,7 +11,7 @@ from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.baseline_free import without_baseline
 from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import CorpusStats, normalize_by_speaker
+from vietser.features.normalize import CorpusStats, anchored_to_calm, normalize_by_speaker
 from vietser.errors import UntrustedModelError
 from vietser.labels import CLASSES
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
@@ -111,3 +111,34 @@ def test_a_frame_mixing_both_kinds_of_row_gives_each_row_its_own_reading(trained
     np.testing.assert_allclose(trained.predict_proba(mixed), expected)
     scores = np.concatenate([trained.ood_scores(new_speakers.iloc[:40]), trained.ood_scores(single.iloc[40:80])])
     np.testing.assert_allclose(trained.ood_scores(mixed), scores)
+
+
+def shifted_domain(frame: pd.DataFrame, training: pd.DataFrame, by_std: float) -> pd.DataFrame:
+    """``frame`` with every raw cue raised by ``by_std`` training standard deviations, as a language or
+    channel the model never heard moves all of its values at once."""
+    std = training[AROUSAL_COLUMNS].std()
+    return frame.assign(**{column: frame[column] + by_std * std[column] for column in AROUSAL_COLUMNS})
+
+
+def test_a_domain_read_against_its_own_ordinary_speech_is_called_calm_without_losing_its_arousal(
+    trained, training  # noqa: ANN001
+) -> None:
+    domain = shifted_domain(arousal_corpus(n_speakers=8, seed=21, offset_std=OFFSET_STD), training, by_std=1.5)
+    calm = domain[domain["label"] == "calm"]
+    reference, ordinary = calm.iloc[::2], calm.iloc[1::2]  # never a clip against itself
+    aroused = domain[domain["label"] != "calm"]
+
+    def called_calm(rows: pd.DataFrame, read: pd.DataFrame | None) -> float:
+        moved = rows if read is None else rows.assign(**anchored_to_calm(rows, read, trained.calm_stats_, AROUSAL_COLUMNS))
+        probabilities = trained.predict_proba(as_single_clips(moved, training))
+        return float(np.mean(probabilities.argmax(axis=1) == CLASSES.index("calm")))
+
+    assert trained.calm_stats_ is not None
+    assert called_calm(ordinary, None) < 0.3
+    assert called_calm(ordinary, reference) > 0.8
+    assert called_calm(aroused, reference) < 0.3
+
+
+def test_the_calm_statistics_are_saved_and_loaded(trained, tmp_path) -> None:  # noqa: ANN001
+    save_model(trained, tmp_path / "model")
+    assert load_model(tmp_path / "model").calm_stats_ == trained.calm_stats_

@@ -112,8 +112,8 @@ def test_priors_and_a_reference_change_how_files_are_read(
 
     for before, after in zip(_decisions(plain), _decisions(calm)):
         assert after["probabilities"]["calm"] >= before["probabilities"]["calm"]
-    # alone, each file is measured against the training clips as they vary between speakers; against the
-    # reference, by the speaker model against its within-speaker domain
+    # alone and against the reference the companion reads each file, but against the reference its
+    # features are first moved so that the reference lands on the calm training clips
     assert all(a["ood_score"] != b["ood_score"] for a, b in zip(_decisions(plain), _decisions(referenced)))
     cues = [cue for decision in _decisions(referenced) for cue in decision["evidence"]]
     assert cues and all("reference recordings" in cue["text_en"] for cue in cues)

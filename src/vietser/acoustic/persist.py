@@ -29,6 +29,7 @@ from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.search import CVResult
 from vietser.acoustic.train import AcousticModel, library_versions
 from vietser.errors import ModelError, UntrustedModelError
+from vietser.features.normalize import CorpusStats
 from vietser.labels import CLASSES
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, MODEL_FILE, SIDECAR_FILE
 
@@ -69,6 +70,8 @@ class ModelCard(BaseModel):
     domain: TrainingDomain | None
     # SHA-256 of the companion's model.json, for clips without a speaker baseline (None: no companion).
     baseline_free_sha256: str | None = None
+    # Raw-feature moments of the calm training clips (models with a companion; None before they were kept).
+    calm_stats: CorpusStats | None = None
 
 
 def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
@@ -93,6 +96,7 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         corpus_stats=model.corpus_stats,
         domain=model.domain_,
         baseline_free_sha256=_sha256(companion_dir / SIDECAR_FILE) if model.baseline_free_ is not None else None,
+        calm_stats=model.calm_stats_,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -122,6 +126,7 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     model.versions_ = card.versions
     model.domain_ = card.domain
     model.baseline_free_ = companion
+    model.calm_stats_ = card.calm_stats
     model.classes_ = np.array(card.classes, dtype=object)
     return model
 

@@ -29,9 +29,9 @@ from vietser.acoustic.priors import temper
 from vietser.acoustic.search import CVResult, speaker_folds, tune, with_params
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import composition_copies
+from vietser.features.normalize import CorpusStats, composition_copies
 from vietser.features.raw import raw_feature_columns
-from vietser.labels import CLASSES
+from vietser.labels import CLASSES, Emotion
 
 ECE_BINS = 10
 
@@ -42,7 +42,9 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
     ``fit`` learns from exactly the rows it is given (the caller chooses them; a ``split``
     column is ignored): tune by speaker-grouped CV, calibrate, refit. Learned state ends in
     ``_``; ``corpus_stats`` is the normalisation fallback (``CorpusStats.model_dump()``) kept
-    with the model, ``domain_`` the out-of-domain detector and class prior of the training clips.
+    with the model, ``domain_`` the out-of-domain detector and class prior of the training clips,
+    ``baseline_free_`` the companion for rows without a speaker baseline and ``calm_stats_`` the
+    raw-feature moments of the calm training clips, where a reference of ordinary speech is placed.
 
     Example::
 
@@ -107,11 +109,13 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         self.versions_ = library_versions()
         self.domain_: TrainingDomain | None = _training_domain(clips, view_columns[0], self.estimator_, columns, config.seed)
         self.baseline_free_: AcousticModel | None = None
+        self.calm_stats_: CorpusStats | None = None
         companion = companion_config(config, columns)
         if companion is not None:
             searched = self.tuned.baseline_free if self.tuned is not None else None
             self.baseline_free_ = AcousticModel(companion, tuned=searched).fit(clips)
             self.cv_ = self.cv_.model_copy(update={"baseline_free": self.baseline_free_.cv_})
+            self.calm_stats_ = CorpusStats.from_frame(clips[clips["label"] == Emotion.CALM.value], raw_feature_columns(clips))
         self.classes_ = np.array(CLASSES, dtype=object)
         return self
 

@@ -90,8 +90,9 @@ def predict(
     reference: Annotated[
         Optional[Path],
         typer.Option(
-            help="Folder of a few ordinary recordings of the same speaker or channel: every file is read "
-            "against them instead of against its own speaker's clips or the training corpus.",
+            help="Folder of a few ordinary (calm) recordings of the same speaker, channel or domain: every "
+            "file is read against them, as the training corpus' calm speech, instead of against its own "
+            "speaker's clips or the training corpus.",
         ),
     ] = None,
     segments: SegmentsOption = False,

@@ -150,23 +150,33 @@ def _spread_sources(columns: list[str]) -> list[str]:
     return [column for column in SPREAD_FEATURES if column in columns]
 
 
-def normalize_against_reference(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``z.`` and ``spread.`` columns of every row of ``frame`` read against ``reference`` (raw features
-    of a few ordinary recordings of the same speaker or channel) instead of its own speaker's clips.
+def anchored_to_calm(
+    frame: pd.DataFrame, reference: pd.DataFrame, calm: CorpusStats, columns: list[str]
+) -> pd.DataFrame:
+    """``columns`` of ``frame`` moved so that ``reference`` (a few ordinary recordings of the speaker,
+    channel or domain) lands on ``calm`` (the training clips labelled calm), column by column:
+    ``(x - mean_ref) / std_ref * std_calm + mean_calm``. A clip like the reference then reads like
+    the training corpus' calm speech, however its language, channel or recording level moves the
+    raw values. The reference's standard deviation is floored as a speaker's is.
 
     Raises:
-        ConfigError: the reference has fewer than 2 rows.
+        ConfigError: the reference has fewer than 2 rows, or ``calm`` lacks some columns.
     """
     if len(reference) < 2:
         raise ConfigError(
             f"a reference needs at least 2 usable recordings, got {len(reference)}; add ordinary recordings "
             "of the speaker or channel"
         )
-    stats = CorpusStats.from_frame(reference, columns)
-    z = normalize_by_speaker(frame.drop(columns=SPEAKER_COLUMN, errors="ignore"), columns, fallback=stats)
-    z = z[[Z_PREFIX + column for column in columns]]
-    std = np.tile(pd.Series(stats.std)[columns].to_numpy(dtype=np.float64), (len(frame), 1))
-    return pd.concat([z, spread_columns(columns, std, np.ones(len(frame), dtype=bool), frame.index)], axis=1)
+    missing = [column for column in columns if column not in calm.mean]
+    if missing:
+        raise ConfigError(f"the calm statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; retrain the model")
+    own = CorpusStats.from_frame(reference, columns)
+    calm_mean, calm_std = moments_by_row(np.zeros(1, dtype=int), [calm], columns)
+    ref_mean, ref_std = moments_by_row(np.zeros(1, dtype=int), [own], columns)
+    floor = np.maximum(STD_FLOOR_FRACTION * calm_std, MIN_STD)
+    values = frame[columns].to_numpy(dtype=np.float64)
+    moved = (values - ref_mean) / np.maximum(ref_std, floor) * calm_std + calm_mean
+    return pd.DataFrame(moved, index=frame.index, columns=columns)
 
 
 def spread_names(columns: list[str]) -> list[str]:

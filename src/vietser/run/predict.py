@@ -20,7 +20,7 @@ from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.evidence import REFERENCE_COLUMN
-from vietser.features.normalize import CorpusStats, normalize_against_reference
+from vietser.features.normalize import SPEAKER_COLUMN, CorpusStats, anchored_to_calm, normalize_by_speaker
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import DECIDING_FILES, verify_checksums
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
@@ -150,12 +150,23 @@ class Predictor:
 
     def use_reference(self, folder: Path, jobs: int = 1) -> list[SkippedClip]:
         """Read every file decided from now on against the recordings under ``folder`` (a few ordinary
-        recordings of the speaker or channel) instead of its own speaker's clips; returns the
-        reference files that could not be used.
+        recordings of the speaker, channel or domain, taken as calm speech) instead of its own speaker's
+        clips; returns the reference files that could not be used.
+
+        Each clip's raw features are moved so that the reference lands on the training corpus' calm
+        clips (:func:`~vietser.features.normalize.anchored_to_calm`), and the model's companion for
+        clips without a baseline decides it.
 
         Raises:
-            ConfigError: the folder holds fewer than 2 usable recordings.
+            ConfigError: the folder holds fewer than 2 usable recordings, or the model keeps no calm
+                statistics (trained before they were kept, or without speaker normalisation).
         """
+        if self.model.calm_stats_ is None:
+            raise ConfigError(
+                "this run's model keeps no statistics of its calm training clips, which a reference is read "
+                "against (it was trained before they were kept, or without speaker normalisation); retrain "
+                "it with `vietser run`"
+            )
         listing = list_audio(folder)
         paths = [str(path.resolve()) for path in listing.files]
         manifest = pd.DataFrame({"clip_id": paths, "path": paths})
@@ -224,9 +235,16 @@ class Predictor:
         return PredictResult(decisions, extracted.skipped)
 
     def _against_reference(self, frame: pd.DataFrame) -> pd.DataFrame:
-        assert self.reference is not None
-        normalised = normalize_against_reference(frame, self.reference, raw_feature_columns(frame))
-        kept = frame.drop(columns=[c for c in frame.columns if c in normalised.columns])
+        """``frame`` read against the reference: raw columns anchored on the calm training clips, then
+        ``z.`` against the corpus with no baseline of its own, so the companion decides every row."""
+        assert self.reference is not None and self.model.calm_stats_ is not None
+        columns = raw_feature_columns(frame)
+        anchored = anchored_to_calm(frame, self.reference, self.model.calm_stats_, columns)
+        moved = pd.concat([frame.drop(columns=columns), anchored], axis=1)[frame.columns]
+        normalised = normalize_by_speaker(
+            moved.drop(columns=SPEAKER_COLUMN, errors="ignore"), columns, fallback=self.corpus_stats
+        )
+        kept = moved.drop(columns=[c for c in moved.columns if c in normalised.columns])
         return pd.concat([kept, normalised], axis=1).assign(**{REFERENCE_COLUMN: True})
 
     def __call__(self, path: Path) -> Decision:
