@@ -66,7 +66,7 @@ from vietser.evaluate import compute_metrics
 from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
 from vietser.features.extract import extract_features
 from vietser.pipeline import with_priors
-from vietser.features.normalize import CorpusStats, anchored_to_calm, normalize_by_speaker
+from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 from vietser.pipeline import OOD_LIMIT
@@ -174,14 +174,15 @@ class Fitted:
         return float(np.mean(self.model.ood_scores(with_z(frame, self.spread, self.stats)) > OOD_LIMIT))
 
     def against_reference(self, frame: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray | None:
-        """As `vietser predict --reference`: raw features anchored on the calm training clips, read by the
-        companion; None for a system without one."""
+        """As `vietser predict --reference`: no baseline of its own, raw features anchored on the calm
+        training clips by the reference, read by the companion; None for a system without one."""
         if self.model.calm_stats_ is None:
             return None
-        columns = raw_feature_columns(frame)
-        anchored = anchored_to_calm(frame, reference, self.model.calm_stats_, columns)
-        moved = pd.concat([frame.drop(columns=columns), anchored], axis=1).assign(speaker="")
-        return self.model.predict_proba(with_z(moved, self.spread, self.stats))
+        self.model.set_params(reference=reference_stats(reference, raw_feature_columns(reference)))
+        try:
+            return self.model.predict_proba(with_z(frame.assign(speaker=""), self.spread, self.stats))
+        finally:
+            self.model.set_params(reference=None)
 
 
 def training_rows(rows: pd.DataFrame, phone: pd.DataFrame, system: System) -> pd.DataFrame:

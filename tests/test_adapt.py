@@ -47,6 +47,7 @@ def test_adapt_refits_on_labelled_target_clips_and_reads_single_clips_against_th
     source_model, adapted_model = load_model(trained_run / "final-model"), load_model(adapted / "final-model")
     assert adapted_model.train_data_sha256_ != source_model.train_data_sha256_
     assert adapted_model.corpus_stats != source_model.corpus_stats
+    assert source_model.reference is None and adapted_model.reference is not None  # single clips read as calm-anchored
     assert {p.name: p.read_bytes() for p in trained_run.rglob("*") if p.is_file()} == before
     wav = pd.read_csv(labels)["path"].iloc[0]
     decision = load_predictor(adapted)(Path(wav))  # checksums hold: the adapted run loads

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.baseline_free import without_baseline
 from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import CorpusStats, anchored_to_calm, normalize_by_speaker
+from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
 from vietser.errors import UntrustedModelError
 from vietser.labels import CLASSES
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
@@ -129,8 +130,10 @@ def test_a_domain_read_against_its_own_ordinary_speech_is_called_calm_without_lo
     aroused = domain[domain["label"] != "calm"]
 
     def called_calm(rows: pd.DataFrame, read: pd.DataFrame | None) -> float:
-        moved = rows if read is None else rows.assign(**anchored_to_calm(rows, read, trained.calm_stats_, AROUSAL_COLUMNS))
-        probabilities = trained.predict_proba(as_single_clips(moved, training))
+        model = clone(trained)
+        model.__dict__.update({k: v for k, v in trained.__dict__.items() if k.endswith("_")})
+        model.set_params(reference=None if read is None else reference_stats(read, AROUSAL_COLUMNS))
+        probabilities = model.predict_proba(as_single_clips(rows, training))
         return float(np.mean(probabilities.argmax(axis=1) == CLASSES.index("calm")))
 
     assert trained.calm_stats_ is not None
@@ -139,6 +142,12 @@ def test_a_domain_read_against_its_own_ordinary_speech_is_called_calm_without_lo
     assert called_calm(aroused, reference) < 0.3
 
 
-def test_the_calm_statistics_are_saved_and_loaded(trained, tmp_path) -> None:  # noqa: ANN001
-    save_model(trained, tmp_path / "model")
-    assert load_model(tmp_path / "model").calm_stats_ == trained.calm_stats_
+def test_the_calm_statistics_and_a_domain_reference_are_saved_and_loaded(trained, training, tmp_path) -> None:  # noqa: ANN001
+    model = clone(trained)
+    model.__dict__.update({k: v for k, v in trained.__dict__.items() if k.endswith("_")})
+    model.set_params(reference=reference_stats(training.iloc[:20], AROUSAL_COLUMNS))
+    save_model(model, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.calm_stats_ == trained.calm_stats_ and loaded.reference == model.reference
+    single = as_single_clips(training.iloc[20:40], training)
+    np.testing.assert_allclose(loaded.predict_proba(single), model.predict_proba(single))

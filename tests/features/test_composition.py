@@ -10,7 +10,13 @@ from tests.acoustic.frames import AROUSAL_COLUMNS as COLUMNS
 from tests.acoustic.frames import arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel
 from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX, Z_PREFIX
-from vietser.features.normalize import CorpusStats, anchored_to_calm, composition_copies, normalize_by_speaker
+from vietser.features.normalize import (
+    CorpusStats,
+    anchored_to_calm,
+    composition_copies,
+    normalize_by_speaker,
+    reference_stats,
+)
 from vietser.features.speaker_stats import SpeakerMoments
 
 def test_spread_columns_are_the_log_std_of_each_speakers_clips_and_nan_without_a_baseline() -> None:
@@ -75,10 +81,10 @@ def test_a_reference_is_moved_onto_the_calm_statistics() -> None:
     frame = arousal_corpus(n_speakers=1)
     reference = frame[frame["label"] == "calm"]
     calm = CorpusStats(mean={c: 10.0 for c in COLUMNS}, std={c: 2.0 for c in COLUMNS})
-    moved = anchored_to_calm(reference, reference, calm, COLUMNS)
+    moved = anchored_to_calm(reference, reference_stats(reference, COLUMNS), calm, COLUMNS)
     np.testing.assert_allclose(moved.mean(), 10.0)
     np.testing.assert_allclose(moved.std(ddof=1), 2.0)
-    aroused = anchored_to_calm(frame[frame["label"] != "calm"], reference, calm, COLUMNS)
+    aroused = anchored_to_calm(frame[frame["label"] != "calm"], reference_stats(reference, COLUMNS), calm, COLUMNS)
     assert (aroused[COLUMNS[0]].mean() - 10.0) / 2.0 > 0.5  # a departure from the reference keeps its size
     with pytest.raises(Exception, match="at least 2"):
-        anchored_to_calm(frame, reference.iloc[:1], calm, COLUMNS)
+        reference_stats(reference.iloc[:1], COLUMNS)

@@ -72,6 +72,8 @@ class ModelCard(BaseModel):
     baseline_free_sha256: str | None = None
     # Raw-feature moments of the calm training clips (models with a companion; None before they were kept).
     calm_stats: CorpusStats | None = None
+    # Ordinary speech of the deployment's domain (`vietser adapt --audio`), for rows without a baseline.
+    reference: CorpusStats | None = None
 
 
 def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
@@ -97,6 +99,7 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         domain=model.domain_,
         baseline_free_sha256=_sha256(companion_dir / SIDECAR_FILE) if model.baseline_free_ is not None else None,
         calm_stats=model.calm_stats_,
+        reference=model.reference,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -116,7 +119,7 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     _check_consistent(card, estimator, model_path)
     companion = None if card.baseline_free_sha256 is None else _load_companion(run_dir, card.baseline_free_sha256)
     _warn_on_version_change(card.versions)
-    model = AcousticModel(card.config, card.corpus_stats)
+    model = AcousticModel(card.config, card.corpus_stats, reference=card.reference)
     model.config_ = card.config
     model.estimator_ = estimator
     model.feature_columns_ = card.feature_columns

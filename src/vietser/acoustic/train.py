@@ -29,7 +29,7 @@ from vietser.acoustic.priors import temper
 from vietser.acoustic.search import CVResult, speaker_folds, tune, with_params
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import CorpusStats, composition_copies
+from vietser.features.normalize import CorpusStats, anchored_to_calm, composition_copies
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES, Emotion
 
@@ -58,6 +58,9 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
             e.g. on the train split of the same run): its best parameters are taken as they are, with no
             search of its own, and it becomes this model's ``cv_``. Refits and fold models reuse the
             search this way instead of repeating it.
+        reference: statistics of ordinary speech of the deployment's domain (``vietser adapt --audio``):
+            rows without a speaker baseline are moved onto the calm training clips by it
+            (:func:`~vietser.features.normalize.anchored_to_calm`) before the companion reads them.
     """
 
     def __init__(
@@ -65,10 +68,12 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         config: AcousticConfig | None = None,
         corpus_stats: dict[str, Any] | None = None,
         tuned: CVResult | None = None,
+        reference: CorpusStats | None = None,
     ) -> None:
         self.config = config
         self.corpus_stats = corpus_stats
         self.tuned = tuned
+        self.reference = reference
 
     def fit(self, X: pd.DataFrame, y: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> AcousticModel:
         """Learn from every row of ``X``.
@@ -138,8 +143,17 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         if own.any():
             scores[own] = self.domain_.ood_scores(feature_matrix(X[own], self.domain_.columns))
         if alone.any():
-            scores[alone] = self.baseline_free_.ood_scores(X[alone])
+            scores[alone] = self.baseline_free_.ood_scores(self._for_companion(X[alone]))
         return scores
+
+    def _for_companion(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Rows without a baseline as the companion reads them: anchored on the calm training clips by
+        the domain ``reference`` where the model has one."""
+        if self.reference is None or self.calm_stats_ is None:
+            return rows
+        columns = [column for column in raw_feature_columns(rows) if column in self.calm_stats_.mean]
+        anchored = anchored_to_calm(rows, self.reference, self.calm_stats_, columns)
+        return pd.concat([rows.drop(columns=columns), anchored], axis=1)[rows.columns]
 
     def _by_decider(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Masks of the rows this model decides and of those its companion decides (none without one)."""
@@ -207,7 +221,7 @@ def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
     probabilities = np.empty((len(frame), len(CLASSES)))
     own, alone = model._by_decider(frame)
     if alone.any():
-        probabilities[alone] = model.baseline_free_.predict_proba(frame[alone])
+        probabilities[alone] = model.baseline_free_.predict_proba(model._for_companion(frame[alone]))
     if own.any():
         rows = frame[own]
         decided = class_probabilities(model.estimator_, feature_matrix(rows, model.feature_columns_))

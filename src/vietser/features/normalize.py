@@ -150,29 +150,41 @@ def _spread_sources(columns: list[str]) -> list[str]:
     return [column for column in SPREAD_FEATURES if column in columns]
 
 
-def anchored_to_calm(
-    frame: pd.DataFrame, reference: pd.DataFrame, calm: CorpusStats, columns: list[str]
-) -> pd.DataFrame:
-    """``columns`` of ``frame`` moved so that ``reference`` (a few ordinary recordings of the speaker,
-    channel or domain) lands on ``calm`` (the training clips labelled calm), column by column:
-    ``(x - mean_ref) / std_ref * std_calm + mean_calm``. A clip like the reference then reads like
-    the training corpus' calm speech, however its language, channel or recording level moves the
-    raw values. The reference's standard deviation is floored as a speaker's is.
+def reference_stats(reference: pd.DataFrame, columns: list[str]) -> CorpusStats:
+    """Statistics of a reference: a few ordinary recordings of a speaker, channel or domain.
 
     Raises:
-        ConfigError: the reference has fewer than 2 rows, or ``calm`` lacks some columns.
+        ConfigError: fewer than 2 recordings.
     """
     if len(reference) < 2:
         raise ConfigError(
             f"a reference needs at least 2 usable recordings, got {len(reference)}; add ordinary recordings "
             "of the speaker or channel"
         )
-    missing = [column for column in columns if column not in calm.mean]
+    return CorpusStats.from_frame(reference, columns)
+
+
+def anchored_to_calm(
+    frame: pd.DataFrame, reference: CorpusStats, calm: CorpusStats, columns: list[str]
+) -> pd.DataFrame:
+    """``columns`` of ``frame`` moved so that ``reference`` (:func:`reference_stats` of ordinary
+    recordings of the speaker, channel or domain) lands on ``calm`` (the training clips labelled
+    calm), column by column: ``(x - mean_ref) / std_ref * std_calm + mean_calm``. A clip like the
+    reference then reads like the training corpus' calm speech, however its language, channel or
+    recording level moves the raw values. The reference's standard deviation is floored as a
+    speaker's is.
+
+    Raises:
+        ConfigError: ``reference`` or ``calm`` lacks some columns.
+    """
+    missing = [column for column in columns if column not in calm.mean or column not in reference.mean]
     if missing:
-        raise ConfigError(f"the calm statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; retrain the model")
-    own = CorpusStats.from_frame(reference, columns)
+        raise ConfigError(
+            f"the reference or calm statistics lack {len(missing)} column(s), e.g. {missing[0]!r}; use "
+            "statistics of the same feature sets"
+        )
     calm_mean, calm_std = moments_by_row(np.zeros(1, dtype=int), [calm], columns)
-    ref_mean, ref_std = moments_by_row(np.zeros(1, dtype=int), [own], columns)
+    ref_mean, ref_std = moments_by_row(np.zeros(1, dtype=int), [reference], columns)
     floor = np.maximum(STD_FLOOR_FRACTION * calm_std, MIN_STD)
     values = frame[columns].to_numpy(dtype=np.float64)
     moved = (values - ref_mean) / np.maximum(ref_std, floor) * calm_std + calm_mean

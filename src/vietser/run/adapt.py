@@ -1,9 +1,11 @@
 """Adapt a trained run to the user's domain: a new language, channel or corpus.
 
 The human-guided loop for audio that comes from elsewhere. From unlabelled
-target audio the adapted run learns the target domain's statistics: clips of
-speakers with too few recordings are then read against the target domain
-instead of the training corpus. With a few labelled target clips (e.g.
+target audio of ordinary speech the adapted run learns the target domain's
+statistics: clips of speakers with too few recordings are then read against
+the target domain instead of the training corpus, taken as calm speech (the
+model's ``reference``: their raw features are moved so that the target audio
+lands on the calm training clips before the companion decides them). With a few labelled target clips (e.g.
 exported from the review app) the final acoustic model is refitted on the
 run's training and dev clips plus the labelled ones, each counted ``weight``
 times. The router, rulebook and configuration stay those of the source run
@@ -26,7 +28,7 @@ from vietser.acoustic import AcousticModel
 from vietser.errors import ConfigError
 from vietser.evidence import fit_class_profiles
 from vietser.features.extract import SkippedClip, extract_features
-from vietser.features.normalize import CorpusStats
+from vietser.features.normalize import CorpusStats, reference_stats
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 from vietser.run.dir import RunDir
@@ -81,7 +83,7 @@ def adapt_run(
         skipped += extracted.skipped
         if len(extracted.frame) < 2:
             raise ConfigError(f"the target audio gives {len(extracted.frame)} usable clip(s); give at least 2")
-        stats = CorpusStats.from_frame(extracted.frame, raw_feature_columns(extracted.frame))
+        stats = reference_stats(extracted.frame, raw_feature_columns(extracted.frame))
         n_reference = len(extracted.frame)
     n_labelled = 0
     if labels is not None:
@@ -102,6 +104,8 @@ def adapt_run(
         adapted_final.write_profiles(fit_class_profiles(pool))
     else:
         model.set_params(corpus_stats=stats.model_dump() if stats else None)
+    if audio is not None:
+        model.set_params(reference=stats)
     adapted_final.write_model(model)
     update_checksums(target, [name for name in TRAINED_FILES if (target / name).is_file()])
     record = {"source": str(source.resolve()), "labelled_clips": n_labelled, "weight": weight, "reference_clips": n_reference}

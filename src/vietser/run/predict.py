@@ -20,7 +20,7 @@ from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.evidence import REFERENCE_COLUMN
-from vietser.features.normalize import SPEAKER_COLUMN, CorpusStats, anchored_to_calm, normalize_by_speaker
+from vietser.features.normalize import SPEAKER_COLUMN, CorpusStats, normalize_by_speaker, reference_stats
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import DECIDING_FILES, verify_checksums
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
@@ -146,16 +146,17 @@ class Predictor:
         self.profiles = run.final_model.read_profiles()
         self.router = run.read_router()
         self.reasoner = make_reasoner(self.config, run.read_rulebook())
-        self.reference: pd.DataFrame | None = None
+        self.reference: CorpusStats | None = None
 
     def use_reference(self, folder: Path, jobs: int = 1) -> list[SkippedClip]:
         """Read every file decided from now on against the recordings under ``folder`` (a few ordinary
         recordings of the speaker, channel or domain, taken as calm speech) instead of its own speaker's
         clips; returns the reference files that could not be used.
 
-        Each clip's raw features are moved so that the reference lands on the training corpus' calm
-        clips (:func:`~vietser.features.normalize.anchored_to_calm`), and the model's companion for
-        clips without a baseline decides it.
+        Every clip is decided by the model's companion for clips without a baseline, its raw features
+        moved so that the reference lands on the training corpus' calm clips
+        (:func:`~vietser.features.normalize.anchored_to_calm`); its ``z.`` evidence is read against
+        the reference.
 
         Raises:
             ConfigError: the folder holds fewer than 2 usable recordings, or the model keeps no calm
@@ -175,7 +176,8 @@ class Predictor:
             raise ConfigError(
                 f"{folder} gives {len(extracted.frame)} usable reference recording(s); a reference needs at least 2"
             )
-        self.reference = extracted.frame
+        self.reference = reference_stats(extracted.frame, raw_feature_columns(extracted.frame))
+        self.model.set_params(reference=self.reference)
         return [*listing.skipped, *extracted.skipped]
 
     def predict_target(
@@ -235,16 +237,13 @@ class Predictor:
         return PredictResult(decisions, extracted.skipped)
 
     def _against_reference(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` read against the reference: raw columns anchored on the calm training clips, then
-        ``z.`` against the corpus with no baseline of its own, so the companion decides every row."""
-        assert self.reference is not None and self.model.calm_stats_ is not None
-        columns = raw_feature_columns(frame)
-        anchored = anchored_to_calm(frame, self.reference, self.model.calm_stats_, columns)
-        moved = pd.concat([frame.drop(columns=columns), anchored], axis=1)[frame.columns]
+        """``frame`` with ``z.`` against the reference and no baseline of its own, so the companion
+        decides every row (the model anchors it on the calm training clips)."""
+        assert self.reference is not None
         normalised = normalize_by_speaker(
-            moved.drop(columns=SPEAKER_COLUMN, errors="ignore"), columns, fallback=self.corpus_stats
+            frame.drop(columns=SPEAKER_COLUMN, errors="ignore"), raw_feature_columns(frame), fallback=self.reference
         )
-        kept = moved.drop(columns=[c for c in moved.columns if c in normalised.columns])
+        kept = frame.drop(columns=[c for c in frame.columns if c in normalised.columns])
         return pd.concat([kept, normalised], axis=1).assign(**{REFERENCE_COLUMN: True})
 
     def __call__(self, path: Path) -> Decision:
