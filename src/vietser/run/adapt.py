@@ -5,8 +5,8 @@ target audio of ordinary speech the adapted run learns the target domain's
 statistics: clips of speakers with too few recordings are then read against
 the target domain instead of the training corpus, taken as calm speech (the
 model's ``reference``: their raw features are moved so that the target audio
-lands on the calm training clips before the companion decides them). With a few labelled target clips (e.g.
-exported from the review app) the final acoustic model is refitted on the
+lands on the calm training clips before the companion decides them). With a
+few labelled target clips (e.g. exported from the review app) the final acoustic model is refitted on the
 run's training and dev clips plus the labelled ones, each counted ``weight``
 times. The router, rulebook and configuration stay those of the source run
 (chosen on its dev split); the test split of the source run is never read.
@@ -60,8 +60,8 @@ def adapt_run(
     Both are manifests (``clip_id``, ``path``, ``speaker``; ``labels`` also ``label``).
 
     Raises:
-        ConfigError: neither is given, ``target`` exists, ``weight`` is below 1, or the audio gives
-            fewer than 2 usable clips.
+        ConfigError: neither is given, ``target`` exists, ``weight`` is below 1, the audio gives
+            fewer than 2 usable clips, or audio alone is given to a model without calm statistics.
         TamperedRunError: a trusted file of ``source`` changed after vietser wrote it.
     """
     if audio is None and labels is None:
@@ -96,6 +96,12 @@ def adapt_run(
         features = run.read_features()
         pool = features[features["split"].isin(["train", "dev"])]
         pool = pd.concat([pool, *[labelled] * weight], ignore_index=True)
+    if labels is None and model.calm_stats_ is None:
+        raise ConfigError(
+            f"the model of {source} keeps no statistics of its calm training clips, which target audio is read "
+            "against (it was trained before they were kept, or without speaker normalisation); retrain it with "
+            "`vietser run`, or give labelled target clips (--labels)"
+        )
     shutil.copytree(source, target)
     adapted_final = RunDir(target / final.root.relative_to(source))
     if labels is not None:
