@@ -191,6 +191,16 @@ def apply_edit(rulebook: Rulebook, edit: RuleEdit) -> Rulebook:
     return parse_rulebook(data, source=f"rulebook after edit ({describe_edit(edit)})")
 
 
+def applies(rulebook: Rulebook, edit: RuleEdit, notes: list[str]) -> bool:
+    """Whether ``edit`` applies to ``rulebook``; where it does not, why is added to ``notes``."""
+    try:
+        apply_edit(rulebook, edit)
+    except RulebookError as exc:
+        notes.append(f"left out: {exc}")
+        return False
+    return True
+
+
 def apply_edits(rulebook: Rulebook, edits: Sequence[RuleEdit]) -> Rulebook:
     """Apply edits in order (one version up per edit)."""
     for edit in edits:

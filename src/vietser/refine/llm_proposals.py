@@ -27,7 +27,7 @@ from vietser.llm.client import LLMConfig
 from vietser.llm.schema import EMPTY_RESPONSE, MALFORMED_JSON, REFUSAL, SCHEMA_VIOLATION, TRUNCATED
 from vietser.refine.analysis import ErrorAnalysis
 from vietser.refine.devset import DevSet
-from vietser.refine.edits import EditSource, RuleEdit, apply_edit, parse_edits
+from vietser.refine.edits import EditSource, RuleEdit, applies, parse_edits
 from vietser.refine.proposals import ProposalBatch
 from vietser.rules.rulebook import Rulebook, dump_rulebook, feature_info
 from vietser.templating import prompt_environment, render
@@ -159,10 +159,6 @@ def _applicable(
         if len(kept) == max_edits:
             notes.append(f"left out the last {len(edits) - index} edits (max_edits={max_edits})")
             break
-        try:
-            apply_edit(rulebook, edit)
-        except RulebookError as exc:
-            notes.append(f"left out: {exc}")
-            continue
-        kept.append(edit)
+        if applies(rulebook, edit, notes):
+            kept.append(edit)
     return {"edits": kept, "notes": notes}

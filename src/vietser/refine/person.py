@@ -24,7 +24,7 @@ import yaml
 from vietser.errors import RulebookError
 from vietser.refine.analysis import ErrorAnalysis
 from vietser.refine.devset import DevSet
-from vietser.refine.edits import AddRule, EditSource, RuleEdit, apply_edit, parse_edits
+from vietser.refine.edits import AddRule, EditSource, RuleEdit, applies, parse_edits
 from vietser.refine.proposals import ProposalBatch
 from vietser.review.store import ReviewStore
 from vietser.rules.rulebook import Rulebook, parse_rulebook
@@ -96,13 +96,6 @@ class PersonProposer:
 
     def propose(self, dev: DevSet, rulebook: Rulebook, analysis: ErrorAnalysis) -> ProposalBatch:
         """The edits that still apply to ``rulebook``; the others are noted."""
-        edits: list[RuleEdit] = []
         notes = list(self.notes)
-        for edit in self.edits:
-            try:
-                apply_edit(rulebook, edit)
-            except RulebookError as exc:
-                notes.append(f"left out: {exc}")
-                continue
-            edits.append(edit)
+        edits = [edit for edit in self.edits if applies(rulebook, edit, notes)]
         return ProposalBatch(source="person", edits=edits, notes=notes)

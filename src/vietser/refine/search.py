@@ -40,7 +40,7 @@ from vietser.refine.edits import (
     RuleEdit,
     SetWeight,
     ThresholdMove,
-    apply_edit,
+    applies,
     edit_key,
 )
 from vietser.refine.patterns import EvidencePattern
@@ -103,10 +103,7 @@ class SearchProposer:
             if key in seen:
                 continue
             seen.add(key)
-            try:
-                apply_edit(rulebook, edit)
-            except RulebookError as exc:
-                notes.append(f"left out: {exc}")
+            if not applies(rulebook, edit, notes):
                 continue
             edits.append(edit)
             if len(edits) == self.max_candidates:
