@@ -27,7 +27,7 @@ from itertools import chain, zip_longest
 import numpy as np
 import pandas as pd
 
-from vietser.errors import ConfigError, ManifestError, RulebookError
+from vietser.errors import ConfigError, ManifestError
 from vietser.features.catalog import Z_PREFIX
 from vietser.labels import CLASSES, VIETNAMESE_NAMES
 from vietser.refine.analysis import ConfusionErrors, ErrorAnalysis, RuleStats
