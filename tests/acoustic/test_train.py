@@ -10,6 +10,7 @@ from tests.acoustic.frames import FrameMaker, train_rows
 from vietser.acoustic import AcousticConfig, AcousticModel, predict_proba, speaker_folds
 from vietser.acoustic import search as acoustic_search
 from vietser.errors import ModelError
+from vietser.features.normalize import CorpusStats
 from vietser.labels import CLASSES
 from vietser.rules.fit import oof_probabilities
 
@@ -130,11 +131,12 @@ def test_integer_labels_are_refused(feature_frame: FrameMaker) -> None:
 
 def test_clone_keeps_the_parameters_and_drops_the_fitted_state(feature_frame: FrameMaker) -> None:
     stats = {"mean": {"egemaps.f0": 1.0}, "std": {"egemaps.f0": 2.0}}
-    model = AcousticModel(FAST, corpus_stats=stats).fit(train_rows(feature_frame()))
+    reference = CorpusStats(mean={"egemaps.f0": 3.0}, std={"egemaps.f0": 1.0})
+    model = AcousticModel(FAST, corpus_stats=stats, reference=reference).fit(train_rows(feature_frame()))
 
     copy = clone(model)
 
-    assert copy.get_params() == {"config": FAST, "corpus_stats": stats, "tuned": None}
+    assert copy.get_params() == {"config": FAST, "corpus_stats": stats, "tuned": None, "reference": reference}
     assert not hasattr(copy, "estimator_")
     with pytest.raises(NotFittedError):
         copy.predict_proba(feature_frame())
