@@ -149,5 +149,23 @@ def test_the_calm_statistics_and_a_domain_reference_are_saved_and_loaded(trained
     save_model(model, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
     assert loaded.calm_stats_ == trained.calm_stats_ and loaded.reference == model.reference
+    assert loaded.homogeneity_ == trained.homogeneity_ is not None
     single = as_single_clips(training.iloc[20:40], training)
     np.testing.assert_allclose(loaded.predict_proba(single), model.predict_proba(single))
+
+
+def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_is_not(
+    trained, new_speakers  # noqa: ANN001
+) -> None:
+    calm = new_speakers[new_speakers["label"] == "calm"].drop(
+        columns=[c for c in new_speakers.columns if c.startswith(("z.", SPREAD_PREFIX))]
+    )
+    calm_only = pd.concat([calm, normalize_by_speaker(calm, AROUSAL_COLUMNS)], axis=1)  # baseline: calm clips only
+    gate = trained.homogeneity_
+
+    assert gate is not None
+    assert not gate.homogeneous(new_speakers).any()
+    assert gate.homogeneous(calm_only).mean() > 0.8
+    called_calm = np.mean(trained.predict(calm_only) == "calm")
+    assert called_calm > np.mean(np.array(CLASSES)[speaker_model_only(trained, calm_only).argmax(axis=1)] == "calm") + 0.2
+    assert called_calm > 0.8

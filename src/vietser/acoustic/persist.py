@@ -23,6 +23,7 @@ import numpy as np
 import skops.io
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vietser.acoustic.baseline_free import HomogeneityGate
 from vietser.acoustic.calibration import CalibrationReport
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.domain import TrainingDomain
@@ -74,6 +75,8 @@ class ModelCard(BaseModel):
     calm_stats: CorpusStats | None = None
     # Ordinary speech of the deployment's domain (`vietser adapt --audio`), for rows without a baseline.
     reference: CorpusStats | None = None
+    # Which speakers' clips vary too little for their baseline (None before the gate was kept).
+    homogeneity: HomogeneityGate | None = None
 
 
 def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
@@ -100,6 +103,7 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         baseline_free_sha256=_sha256(companion_dir / SIDECAR_FILE) if model.baseline_free_ is not None else None,
         calm_stats=model.calm_stats_,
         reference=model.reference,
+        homogeneity=model.homogeneity_,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
@@ -130,6 +134,7 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     model.domain_ = card.domain
     model.baseline_free_ = companion
     model.calm_stats_ = card.calm_stats
+    model.homogeneity_ = card.homogeneity
     model.classes_ = np.array(card.classes, dtype=object)
     return model
 

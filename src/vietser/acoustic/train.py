@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from vietser.acoustic.baseline_free import companion_config, without_baseline
+from vietser.acoustic.baseline_free import HomogeneityGate, companion_config, without_baseline
 from vietser.acoustic.calibration import (
     CalibrationReport,
     Splits,
@@ -43,8 +43,9 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
     column is ignored): tune by speaker-grouped CV, calibrate, refit. Learned state ends in
     ``_``; ``corpus_stats`` is the normalisation fallback (``CorpusStats.model_dump()``) kept
     with the model, ``domain_`` the out-of-domain detector and class prior of the training clips,
-    ``baseline_free_`` the companion for rows without a speaker baseline and ``calm_stats_`` the
-    raw-feature moments of the calm training clips, where a reference of ordinary speech is placed.
+    ``baseline_free_`` the companion for rows without a speaker baseline (and, by ``homogeneity_``,
+    of speakers whose clips hardly vary) and ``calm_stats_`` the raw-feature moments of the calm
+    training clips, where a reference of ordinary speech is placed.
 
     Example::
 
@@ -115,12 +116,15 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         self.domain_: TrainingDomain | None = _training_domain(clips, view_columns[0], self.estimator_, columns, config.seed)
         self.baseline_free_: AcousticModel | None = None
         self.calm_stats_: CorpusStats | None = None
+        self.homogeneity_: HomogeneityGate | None = None
         companion = companion_config(config, columns)
         if companion is not None:
             searched = self.tuned.baseline_free if self.tuned is not None else None
             self.baseline_free_ = AcousticModel(companion, tuned=searched).fit(clips)
             self.cv_ = self.cv_.model_copy(update={"baseline_free": self.baseline_free_.cv_})
             self.calm_stats_ = CorpusStats.from_frame(clips[clips["label"] == Emotion.CALM.value], raw_feature_columns(clips))
+            # With calm-share copies the speaker model has learnt what a calm-only baseline means.
+            self.homogeneity_ = None if config.calm_shares else HomogeneityGate.fit(clips, columns)
         self.classes_ = np.array(CLASSES, dtype=object)
         return self
 
@@ -156,12 +160,13 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         return pd.concat([rows.drop(columns=columns), anchored], axis=1)[rows.columns]
 
     def _by_decider(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of the rows this model decides and of those its companion decides (none without one)."""
-        alone = (
-            np.zeros(len(X), dtype=bool)
-            if self.baseline_free_ is None
-            else without_baseline(X, self.feature_columns_)
-        )
+        """Masks of the rows this model decides and of those its companion decides (none without one):
+        rows without a baseline, and rows of a speaker whose clips hardly vary."""
+        if self.baseline_free_ is None:
+            return np.ones(len(X), dtype=bool), np.zeros(len(X), dtype=bool)
+        alone = without_baseline(X, self.feature_columns_)
+        if self.homogeneity_ is not None:
+            alone = alone | self.homogeneity_.homogeneous(X)
         return ~alone, alone
 
 
