@@ -12,7 +12,7 @@ times. The router, rulebook and configuration stay those of the source run
 (chosen on its dev split); the test split of the source run is never read.
 
 Measured (benchmarks/domain.py, ravdess3 → EmoDB, labelled clips of other
-EmoDB speakers weighted ×5, 5 draws): macro-F1 0.60 / 0.69 / 0.80 / 0.87 with
+EmoDB speakers weighted ×5, 5 draws): macro-F1 0.55 / 0.69 / 0.80 / 0.87 with
 0 / 10 / 30 / 100 labelled clips.
 """
 
