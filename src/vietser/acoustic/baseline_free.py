@@ -95,8 +95,8 @@ class HomogeneityGate(BaseModel):
         if full.empty or calm_spread.empty:
             return None
         mean, std = full.mean(), full.std(ddof=1).replace(0.0, 1.0).fillna(1.0)
-        calm_score = ((calm_spread.to_numpy() - mean.to_numpy()) / std.to_numpy()).mean(axis=1)
-        return cls(columns=columns, mean=mean.tolist(), std=std.tolist(), threshold=float(np.mean(calm_score) / 2))
+        calm_score = np.nanmean((calm_spread.to_numpy() - mean.to_numpy()) / std.to_numpy(), axis=1)
+        return cls(columns=columns, mean=mean.tolist(), std=std.tolist(), threshold=float(np.nanmean(calm_score) / 2))
 
     def homogeneous(self, frame: pd.DataFrame) -> np.ndarray:
         """True for rows whose speaker's clips vary less than the threshold says a varied speaker's do
