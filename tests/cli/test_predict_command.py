@@ -127,3 +127,19 @@ def test_bad_priors_are_refused_with_the_classes_named(trained_run: Path, tmp_pa
     )
     assert result.exit_code == 2
     assert _said("calm, angry, panic", result)
+
+
+def test_a_reference_with_too_few_usable_recordings_names_the_folder_and_the_file_skipped(
+    trained_run: Path, tmp_path: Path, write_tone: ToneWriter
+) -> None:
+    write_tone("call.wav", duration_s=1.5)
+    write_tone("ref/ordinary.wav", duration_s=1.5)
+    (tmp_path / "ref" / "broken.wav").write_bytes(b"not audio")
+
+    result = runner.invoke(
+        app, ["predict", str(tmp_path / "call.wav"), "--run", str(trained_run), "--reference", str(tmp_path / "ref")]
+    )
+
+    assert result.exit_code != 0
+    said = " ".join(result.output.split())
+    assert "gives 1 usable recording(s)" in said and "broken.wav" in said and "at least 2" in said

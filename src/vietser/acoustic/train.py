@@ -231,7 +231,8 @@ def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
         rows = frame[own]
         decided = class_probabilities(model.estimator_, feature_matrix(rows, model.feature_columns_))
         if model.domain_ is not None:
-            decided = temper(decided, model.ood_scores(rows), model.domain_.class_prior)
+            scores = model.domain_.ood_scores(feature_matrix(rows, model.domain_.columns))
+            decided = temper(decided, scores, model.domain_.class_prior)
         probabilities[own] = decided
     return probabilities
 

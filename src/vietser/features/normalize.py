@@ -150,16 +150,17 @@ def _spread_sources(columns: list[str]) -> list[str]:
     return [column for column in SPREAD_FEATURES if column in columns]
 
 
-def reference_stats(reference: pd.DataFrame, columns: list[str]) -> CorpusStats:
-    """Statistics of a reference: a few ordinary recordings of a speaker, channel or domain.
+def reference_stats(reference: pd.DataFrame, columns: list[str], source: str = "the reference") -> CorpusStats:
+    """Statistics of a reference: a few ordinary recordings of a speaker, channel or domain
+    (``source`` names them in the error).
 
     Raises:
         ConfigError: fewer than 2 recordings.
     """
     if len(reference) < 2:
         raise ConfigError(
-            f"a reference needs at least 2 usable recordings, got {len(reference)}; add ordinary recordings "
-            "of the speaker or channel"
+            f"{source} gives {len(reference)} usable recording(s); a reference needs at least 2: add ordinary "
+            "recordings of the speaker, channel or domain"
         )
     return CorpusStats.from_frame(reference, columns)
 

@@ -172,13 +172,13 @@ class Predictor:
         paths = [str(path.resolve()) for path in listing.files]
         manifest = pd.DataFrame({"clip_id": paths, "path": paths})
         extracted = extract_features(manifest, sets=self.config.feature_sets, jobs=jobs)
-        if len(extracted.frame) < 2:
-            raise ConfigError(
-                f"{folder} gives {len(extracted.frame)} usable reference recording(s); a reference needs at least 2"
-            )
-        self.reference = reference_stats(extracted.frame, raw_feature_columns(extracted.frame))
+        skipped = [*listing.skipped, *extracted.skipped]
+        source = str(folder)
+        if skipped:
+            source += f" ({len(skipped)} skipped, e.g. {skipped[0].path}: {skipped[0].reason})"
+        self.reference = reference_stats(extracted.frame, raw_feature_columns(extracted.frame), source)
         self.model.set_params(reference=self.reference)
-        return [*listing.skipped, *extracted.skipped]
+        return skipped
 
     def predict_target(
         self,
