@@ -50,7 +50,7 @@ import pandas as pd
 import soundfile as sf
 from sklearn.metrics import f1_score
 
-from benchmarks.common import BENCH_DIR, RAVDESS, REPO, machine
+from benchmarks.common import BENCH_DIR, RAVDESS, REPO, folds, machine
 from vietser.calls.call import CallConfig, cut_call, decide_call
 from vietser.calls.live import LiveCall
 from vietser.calls.segment import SegmentationConfig
@@ -372,13 +372,13 @@ def streaming_latency(predictor: Predictor, calls: list[BuiltCall]) -> tuple[np.
     return np.array(wall), np.array(cpu)
 
 
-def fold_splits(speakers: list[str], n_folds: int, seed: int = 0) -> list[dict[str, str]]:
-    """For each fold, every speaker's split: that fold test, the next one dev, the rest train."""
-    shuffled = [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))]
-    groups = [list(group) for group in np.array_split(np.array(shuffled, dtype=object), n_folds)]
+def fold_splits(manifest: pd.DataFrame, n_folds: int) -> list[dict[str, str]]:
+    """For each fold (:func:`benchmarks.common.folds`), every speaker's split: that fold test, the next
+    one dev, the rest train."""
+    groups = folds(manifest, n_folds)
     splits = []
     for k in range(n_folds):
-        split = {speaker: "train" for speaker in speakers}
+        split = {speaker: "train" for speaker in manifest["speaker"].unique()}
         split.update({speaker: "dev" for speaker in groups[(k + 1) % n_folds]})
         split.update({speaker: "test" for speaker in groups[k]})
         splits.append(split)
@@ -391,7 +391,7 @@ def ensure_runs(workdir: Path, n_folds: int) -> list[Path]:
     manifest["path"] = [str((RAVDESS / p).resolve()) for p in manifest["path"]]
     workdir.mkdir(parents=True, exist_ok=True)
     runs = []
-    for k, split in enumerate(fold_splits(sorted(manifest["speaker"].unique()), n_folds)):
+    for k, split in enumerate(fold_splits(manifest, n_folds)):
         run_dir = workdir / f"calls-run-{k + 1}-of-{n_folds}"
         runs.append(run_dir)
         try:

@@ -10,12 +10,20 @@ from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 RAVDESS = REPO.parent / "shared" / "data" / "ravdess3"
 BENCH_DIR = Path(tempfile.gettempdir()) / "vietser-bench"
 LIBRARIES = ("vietser", "numpy", "scikit-learn", "opensmile", "praat-parselmouth", "pandas")
+
+
+def folds(frame: pd.DataFrame, n: int, seed: int = 0) -> list[np.ndarray]:
+    """The frame's speakers, shuffled with ``seed``, dealt into ``n`` leave-speakers-out folds."""
+    speakers = np.array(sorted(frame["speaker"].unique()))
+    np.random.default_rng(seed).shuffle(speakers)
+    return np.array_split(speakers, n)
 
 
 def cpu_model() -> str:

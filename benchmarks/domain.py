@@ -56,7 +56,7 @@ import pandas as pd
 import soundfile as sf
 from joblib import Parallel, delayed
 
-from benchmarks.common import BENCH_DIR, RAVDESS, machine
+from benchmarks.common import BENCH_DIR, RAVDESS, folds, machine
 from vietser.acoustic import AcousticConfig, AcousticModel
 from vietser.acoustic.domain import TargetPriors, parse_priors
 from vietser.data.audio import load_audio
@@ -190,12 +190,6 @@ def training_rows(rows: pd.DataFrame, phone: pd.DataFrame, system: System) -> pd
     if not system.augment:
         return rows
     return pd.concat([rows, phone.assign(speaker=lambda f: f["speaker"] + "@telephone")], ignore_index=True)
-
-
-def folds(frame: pd.DataFrame, n: int, seed: int = 0) -> list[np.ndarray]:
-    speakers = np.array(sorted(frame["speaker"].unique()))
-    np.random.default_rng(seed).shuffle(speakers)
-    return np.array_split(speakers, n)
 
 
 def macro_f1(labels: np.ndarray, probabilities: np.ndarray) -> float:
