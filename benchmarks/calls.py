@@ -12,7 +12,9 @@ over the call; and the same call through the telephone channel (8 kHz,
 300–3400 Hz, G.711). Printed:
 
 - boundary precision / recall / F1 (a segment start or end within ±0.3 s of
-  a clip's, one to one) for each VAD, and its time per call;
+  a clip's, one to one) for each VAD, and its time per call; also for the
+  telephone calls played 10 and 20 dB quieter (real service calls differ
+  in level by 20 dB);
 - segment-level macro-F1 (each segment labelled with the clip it overlaps
   most) beside the same clips decided one by one as files of their speaker,
   the difference with a 95 % bootstrap interval over calls (a call's
@@ -203,21 +205,31 @@ def speaker_clips(run_dir: Path) -> dict[str, tuple[list[np.ndarray], list[str]]
     }
 
 
+def quieter(path: Path, gain_db: float, out: Path) -> Path:
+    """A copy of the recording ``path`` played ``gain_db`` dB quieter (same rate and coding)."""
+    samples, rate = sf.read(path, dtype="float32")
+    quiet = out / f"{path.stem}-{gain_db:g}dB.wav"
+    sf.write(quiet, samples * np.float32(10 ** (-gain_db / 20)), rate, subtype="PCM_16")
+    return quiet
+
+
 def vad_table(calls: list[BuiltCall]) -> str:
     lines = ["| VAD | audio | boundary P | R | F1 | s per call-minute |", "|---|---|---:|---:|---:|---:|"]
     for vad in ("webrtc", "praat"):
-        for kind in ("studio", "phone"):
+        for kind, gain_db in (("studio", 0.0), ("phone", 0.0), ("phone", 10.0), ("phone", 20.0)):
             chosen = [c for c in calls if c.path.stem.endswith(kind)]
             counts, seconds, minutes = np.zeros(3), 0.0, 0.0
             for call in chosen:
                 with tempfile.TemporaryDirectory() as work:
+                    path = quieter(call.path, gain_db, Path(work)) if gain_db else call.path
                     started = time.perf_counter()
-                    cut = cut_call(call.path, Path(work), CallConfig(segmentation=SegmentationConfig(vad=vad)))[0]
+                    cut = cut_call(path, Path(work), CallConfig(segmentation=SegmentationConfig(vad=vad)))[0]
                     seconds += time.perf_counter() - started
                 counts += boundary_counts(cut.spans, call.utterances)
                 minutes += call.utterances[-1].end_s / 60
             p, r, f = prf(*counts)
-            lines.append(f"| {vad} | {kind} | {p:.3f} | {r:.3f} | {f:.3f} | {seconds / minutes:.3f} |")
+            audio = f"{kind}, {gain_db:g} dB quieter" if gain_db else kind
+            lines.append(f"| {vad} | {audio} | {p:.3f} | {r:.3f} | {f:.3f} | {seconds / minutes:.3f} |")
     return "\n".join(lines)
 
 

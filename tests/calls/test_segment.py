@@ -30,6 +30,24 @@ def test_each_utterance_becomes_one_segment_within_a_tenth_of_a_second(vad: VadB
         assert len(segment.samples) == pytest.approx((segment.end_s - segment.start_s) * SR, abs=1)
 
 
+@pytest.mark.parametrize("gain_db", [-30.0, -15.0, 6.0])
+def test_a_quieter_or_louder_recording_gives_the_same_segments(gain_db: float) -> None:
+    signal = utterances(SPANS, 12.0)
+
+    nominal = [(s.start_s, s.end_s) for s in segment_signal(signal)]
+    scaled = [(s.start_s, s.end_s) for s in segment_signal(signal * np.float32(10 ** (gain_db / 20)))]
+
+    assert len(scaled) == len(nominal) == len(SPANS)
+    assert np.allclose(scaled, nominal, atol=0.1)
+
+
+def test_a_quiet_line_with_only_hum_gives_no_segment() -> None:
+    t = np.arange(10 * SR) / SR
+    hum = with_floor(0.001 * np.sin(2 * np.pi * 50 * t).astype(np.float32)) * np.float32(0.1)  # about -80 dBFS
+
+    assert list(segment_signal(hum)) == []
+
+
 def test_a_pause_shorter_than_the_merge_gap_stays_inside_one_segment() -> None:
     spans = [(1.0, 2.5), (3.1, 4.5)]
 

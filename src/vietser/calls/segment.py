@@ -38,7 +38,11 @@ class SegmentationConfig(BaseModel):
     merge_gap_s: float = Field(default=0.5, gt=0, description="pauses shorter than this stay inside a segment")
     max_segment_s: float = Field(default=8.0, gt=1, description="a longer turn is cut at its quietest pause")
     pad_s: float = Field(default=0.09, ge=0, description="audio kept before and after the speech frames")
-    min_dbfs: float = Field(default=-55.0, description="frames below this level are never speech")
+    min_dbfs: float = Field(
+        default=-55.0,
+        description="frames below this level are never speech (for webrtc, after the gain that brings the "
+        "channel's speech to -23 dBFS)",
+    )
     min_dynamics_db: float = Field(
         default=1.0,
         ge=0,
