@@ -13,12 +13,15 @@ and the eGeMAPS + linear-SVM baseline.
 - telephone: the same folds, the test actors' clips through a telephone
   channel (8 kHz, 300–3400 Hz, G.711 µ-law; :mod:`vietser.data.channel`);
   with augmentation, training also sees the training actors' telephone
-  copies, each its own pseudo-speaker;
+  copies, each its own pseudo-speaker, and today's defaults train their
+  companion also on copies at a random level (−20…+6 dB);
 - cross-corpus: all of ravdess3 → EmoDB (calm/angry/panic) and back, and
   with the EmoDB priors estimated by EM from its unlabelled posteriors;
 - single clips: every held-out clip decided on its own, with no speaker
   baseline (``vietser predict ONE.wav``): the default model's companion for
-  such clips (:mod:`vietser.acoustic.baseline_free`) decides them;
+  such clips (:mod:`vietser.acoustic.baseline_free`) decides them; and the
+  same clips at a random level each (−20…+6 dB), as microphones and lines
+  deliver them;
 - calm-only speakers: the test speakers given only their calm clips
   (ravdess3 folds; EmoDB speakers with a ravdess3 model): share called calm;
 - vi-speech: 22 real Vietnamese clips of ordinary speech (no emotion labels),
@@ -39,7 +42,7 @@ pooled model on vi-speech.
 
 Speakers are normalised over their own clips without labels; those with
 fewer than 5 clips against the training corpus' statistics. The data lives in
-../shared/data (never in the repository); telephone copies and features are
+../shared/data (never in the repository); channel copies and features are
 cached in the bench folder and the user cache.
 """
 
@@ -60,7 +63,7 @@ from benchmarks.common import BENCH_DIR, RAVDESS, folds, machine
 from vietser.acoustic import AcousticConfig, AcousticModel
 from vietser.acoustic.domain import TargetPriors, parse_priors
 from vietser.data.audio import load_audio
-from vietser.data.channel import telephone
+from vietser.data.channel import CHANNELS, ChannelName, apply_channel, copy_name, telephone
 from vietser.data.corpora import emodb_manifest
 from vietser.evaluate import compute_metrics
 from vietser.features.catalog import SPREAD_PREFIX, Z_PREFIX
@@ -85,15 +88,35 @@ class System:
     spread: bool  # the model reads the speaker-spread columns
     augment: bool  # training clips also through the telephone channel
     detector: bool  # out-of-domain tempering and routing
+    levels: bool = False  # the companion also trains on the clips at random levels (companion_channels)
+
+
+@dataclass(frozen=True)
+class Copies:
+    """A corpus' clips through the telephone channel and at a random level, row for row with it."""
+
+    phone: pd.DataFrame
+    level: pd.DataFrame
+
+    def __getitem__(self, rows: np.ndarray) -> Copies:
+        return Copies(self.phone[rows], self.level[rows])
+
+    @classmethod
+    def of(cls, data: dict[str, pd.DataFrame], corpus: str) -> Copies:
+        prefix = "" if corpus == "ravdess" else f"{corpus}-"
+        return cls(data[f"{prefix}phone"], data[f"{prefix}level"])
 
 
 SYSTEMS: dict[str, System] = {
-    "defaults": System(AcousticConfig(measure_calibration=False), spread=True, augment=True, detector=True),
+    "defaults": System(
+        AcousticConfig(measure_calibration=False), spread=True, augment=True, detector=True, levels=True
+    ),
     "defaults + calm-share copies": System(
         AcousticConfig(measure_calibration=False, calm_shares=(1.0, 0.8, 0.6, 0.25)),
         spread=True,
         augment=True,
         detector=True,
+        levels=True,
     ),
     "before (last round's defaults)": System(
         AcousticConfig(measure_calibration=False, calm_shares=()), spread=False, augment=False, detector=False
@@ -120,16 +143,20 @@ def manifest_of(folder: Path) -> pd.DataFrame:
     )
 
 
-def telephone_copies(manifest: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
-    """Each clip through the telephone channel, written once as 8 kHz WAV under ``out_dir``."""
+def copies_through(manifest: pd.DataFrame, channel: ChannelName, out_dir: Path) -> pd.DataFrame:
+    """Each clip through ``channel`` (telephone: always G.711 µ-law), written once as WAV under ``out_dir``."""
     paths = []
     for index, path in enumerate(manifest["path"]):
         target = out_dir / f"{index:05d}-{Path(path).stem}.wav"
         if not target.is_file():
             audio = load_audio(path)
-            channel = telephone(audio.samples, audio.sample_rate, codec="mulaw")
+            if channel == "telephone":
+                copy = telephone(audio.samples, audio.sample_rate, codec="mulaw")
+            else:
+                rng = np.random.default_rng([0, index, CHANNELS.index(channel)])
+                copy = apply_channel(audio.samples, audio.sample_rate, channel, rng)
             out_dir.mkdir(parents=True, exist_ok=True)
-            sf.write(target, channel.samples, channel.sample_rate, subtype="PCM_16")
+            sf.write(target, copy.samples, copy.sample_rate, subtype="PCM_16")
         paths.append(str(target))
     return manifest.assign(path=paths, clip_id=paths)
 
@@ -185,11 +212,13 @@ class Fitted:
             self.model.set_params(reference=None)
 
 
-def training_rows(rows: pd.DataFrame, phone: pd.DataFrame, system: System) -> pd.DataFrame:
-    """``rows``, and with augmentation their telephone copies, each its own pseudo-speaker."""
-    if not system.augment:
-        return rows
-    return pd.concat([rows, phone.assign(speaker=lambda f: f["speaker"] + "@telephone")], ignore_index=True)
+def training_rows(rows: pd.DataFrame, copies: Copies, system: System) -> pd.DataFrame:
+    """``rows``, with augmentation their telephone copies and with ``levels`` their level copies (which
+    only the companion reads), each speaker's copies a pseudo-speaker named as a run names them."""
+    chosen = [("telephone", copies.phone)] if system.augment else []
+    chosen += [("level", copies.level)] if system.levels else []
+    named = [frame.assign(speaker=[copy_name(s, channel) for s in frame["speaker"]]) for channel, frame in chosen]
+    return pd.concat([rows, *named], ignore_index=True) if named else rows
 
 
 def macro_f1(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -200,18 +229,19 @@ def calm_share(probabilities: np.ndarray) -> float:
     return float((probabilities.argmax(axis=1) == CLASSES.index("calm")).mean())
 
 
-def fold(system: System, ravdess: pd.DataFrame, phone: pd.DataFrame, test: np.ndarray) -> dict[str, np.ndarray]:
+def fold(system: System, ravdess: pd.DataFrame, copies: Copies, test: np.ndarray) -> dict[str, np.ndarray]:
     """One leave-speakers-out fold: the held-out actors' studio, telephone and calm-only clips."""
     is_test = ravdess["speaker"].isin(test).to_numpy()
     held = ravdess[is_test]
-    fitted = Fitted(training_rows(ravdess[~is_test], phone[~is_test], system), system)
+    fitted = Fitted(training_rows(ravdess[~is_test], copies[~is_test], system), system)
     return {
         "labels": held["label"].to_numpy(),
         "within": fitted.proba(held),
-        "phone": fitted.proba(phone[is_test]),
+        "phone": fitted.proba(copies.phone[is_test]),
         "calm": fitted.proba(held[held["label"] == "calm"]),
         "single": fitted.proba(held.assign(speaker="")),
-        "single_phone": fitted.proba(phone[is_test].assign(speaker="")),
+        "single_phone": fitted.proba(copies.phone[is_test].assign(speaker="")),
+        "single_level": fitted.proba(copies.level[is_test].assign(speaker="")),
         "calm_prior": fitted.proba(held[held["label"] == "calm"], CALL_CENTRE),
         "ood": np.array([fitted.ood_share(held)]),
     }
@@ -236,13 +266,14 @@ def vi_row(probabilities: np.ndarray) -> str:
 
 
 def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: int) -> dict[str, str]:
-    ravdess, phone, emodb, vi = data["ravdess"], data["phone"], data["emodb"], data["vi"]
-    results = Parallel(n_jobs=jobs)(delayed(fold)(system, ravdess, phone, test) for test in folds(ravdess, n_folds))
+    ravdess, emodb, vi = data["ravdess"], data["emodb"], data["vi"]
+    copies = Copies.of(data, "ravdess")
+    results = Parallel(n_jobs=jobs)(delayed(fold)(system, ravdess, copies, test) for test in folds(ravdess, n_folds))
     pooled = {key: [result[key] for result in results] for key in results[0]}
     labels = np.concatenate(pooled["labels"])
     on_ravdess, on_emodb = Parallel(n_jobs=jobs)(
-        delayed(Fitted)(training_rows(rows, copies, system), system)
-        for rows, copies in ((ravdess, phone), (emodb, data["emodb-phone"]))
+        delayed(Fitted)(training_rows(rows, corpus_copies, system), system)
+        for rows, corpus_copies in ((ravdess, copies), (emodb, Copies.of(data, "emodb")))
     )
     single = vi.assign(speaker="")
     read = [on_ravdess.against_reference(vi.iloc[[i]], vi.drop(index=i)) for i in range(len(vi))]
@@ -255,6 +286,9 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
         "every held-out clip on its own (no baseline): ravdess3 / telephone": (
             f"{macro_f1(labels, np.vstack(pooled['single'])):.3f} / "
             f"{macro_f1(labels, np.vstack(pooled['single_phone'])):.3f}"
+        ),
+        "every held-out clip on its own, at a random level (−20…+6 dB)": (
+            f"{macro_f1(labels, np.vstack(pooled['single_level'])):.3f}"
         ),
         "ravdess3 → EmoDB": f"{macro_f1(emodb_labels, on_ravdess.proba(emodb)):.3f}",
         "ravdess3 → EmoDB, every clip on its own": f"{macro_f1(emodb_labels, on_ravdess.proba(emodb.assign(speaker=''))):.3f}",
@@ -289,7 +323,7 @@ def adaptation_point(system: System, data: dict[str, pd.DataFrame], count: int, 
     pool_rows = with_z(emodb[emodb["speaker"].isin(pool)].reset_index(drop=True), system.spread)
     labelled = pool_rows.iloc[rng.choice(len(pool_rows), count, replace=False)] if count else None
     extra = pd.concat([labelled] * TARGET_WEIGHT, ignore_index=True) if labelled is not None else None
-    fitted = Fitted(training_rows(data["ravdess"], data["phone"], system), system, extra)
+    fitted = Fitted(training_rows(data["ravdess"], Copies.of(data, "ravdess"), system), system, extra)
     held = emodb[emodb["speaker"].isin(test)].reset_index(drop=True)
     return macro_f1(held["label"].to_numpy(), fitted.proba(held))
 
@@ -303,17 +337,17 @@ def adaptation_curve(system: System, data: dict[str, pd.DataFrame], jobs: int) -
     return curve
 
 
-def pooled_fold(system: System, both: pd.DataFrame, phone: pd.DataFrame, test: np.ndarray) -> dict[str, np.ndarray]:
+def pooled_fold(system: System, both: pd.DataFrame, copies: Copies, test: np.ndarray) -> dict[str, np.ndarray]:
     """One fold over the speakers of both corpora: the pooled model and each corpus' own model on the held-out."""
     is_test = both["speaker"].isin(test).to_numpy()
     result = {"labels": both.loc[is_test, "label"].to_numpy(), "corpus": both.loc[is_test, "corpus"].to_numpy()}
-    pooled = Fitted(training_rows(both[~is_test], phone[~is_test], system), system)
+    pooled = Fitted(training_rows(both[~is_test], copies[~is_test], system), system)
     result["pooled"] = pooled.proba(both[is_test])
     result["calm"] = pooled.proba(both[is_test & (both["label"] == "calm").to_numpy()])
     alone = np.zeros_like(result["pooled"])
     for corpus in pd.unique(both["corpus"]):
         own = (both["corpus"] == corpus).to_numpy()
-        fitted = Fitted(training_rows(both[~is_test & own], phone[~is_test & own], system), system)
+        fitted = Fitted(training_rows(both[~is_test & own], copies[~is_test & own], system), system)
         alone[result["corpus"] == corpus] = fitted.proba(both[is_test & own])
     result["alone"] = alone
     return result
@@ -324,10 +358,14 @@ def pooled_corpora(system: System, data: dict[str, pd.DataFrame], n_folds: int, 
     both = pd.concat(
         [data["ravdess"].assign(corpus="ravdess3"), data["emodb"].assign(corpus="emodb")], ignore_index=True
     )
-    phone = pd.concat(
-        [data["phone"].assign(corpus="ravdess3"), data["emodb-phone"].assign(corpus="emodb")], ignore_index=True
+    ravdess_copies, emodb_copies = Copies.of(data, "ravdess"), Copies.of(data, "emodb")
+    copies = Copies(
+        *(
+            pd.concat([getattr(ravdess_copies, kind), getattr(emodb_copies, kind)], ignore_index=True)
+            for kind in ("phone", "level")
+        )
     )
-    results = Parallel(n_jobs=jobs)(delayed(pooled_fold)(system, both, phone, test) for test in folds(both, n_folds))
+    results = Parallel(n_jobs=jobs)(delayed(pooled_fold)(system, both, copies, test) for test in folds(both, n_folds))
     joined = {key: np.concatenate([r[key] for r in results]) for key in ("labels", "corpus")}
     joined |= {key: np.vstack([r[key] for r in results]) for key in ("pooled", "alone", "calm")}
     rows = {}
@@ -338,7 +376,7 @@ def pooled_corpora(system: System, data: dict[str, pd.DataFrame], n_folds: int, 
             f"{macro_f1(joined['labels'][own], joined['alone'][own]):.3f}"
         )
     rows["calm-only held-out speakers of both (called calm), pooled"] = f"{calm_share(joined['calm']):.0%}"
-    everything = Fitted(training_rows(both, phone, system), system)
+    everything = Fitted(training_rows(both, copies, system), system)
     rows["vi-speech, plain predict (called calm; max P(angry/panic)), pooled"] = vi_row(
         everything.proba(data["vi"].assign(speaker=""))
     )
@@ -351,9 +389,11 @@ def load_data(jobs: int) -> dict[str, pd.DataFrame]:
     emodb = emodb.assign(clip_id=emodb["path"], speaker=emodb["speaker"].astype(str))
     return {
         "ravdess": raw_features(ravdess, jobs),
-        "phone": raw_features(telephone_copies(ravdess, BENCH_DIR / "ravdess3-telephone"), jobs),
+        "phone": raw_features(copies_through(ravdess, "telephone", BENCH_DIR / "ravdess3-telephone"), jobs),
+        "level": raw_features(copies_through(ravdess, "level", BENCH_DIR / "ravdess3-level"), jobs),
         "emodb": raw_features(emodb, jobs),
-        "emodb-phone": raw_features(telephone_copies(emodb, BENCH_DIR / "emodb-telephone"), jobs),
+        "emodb-phone": raw_features(copies_through(emodb, "telephone", BENCH_DIR / "emodb-telephone"), jobs),
+        "emodb-level": raw_features(copies_through(emodb, "level", BENCH_DIR / "emodb-level"), jobs),
         "vi": raw_features(manifest_of(VI_SPEECH), jobs),
     }
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vietser.acoustic import AcousticConfig
+from vietser.acoustic.config import Normalisation
 from vietser.data.channel import ChannelName
 from vietser.errors import ConfigError
 from vietser.features.catalog import EVIDENCE_SETS, FEATURE_SETS, FeatureSetName
@@ -75,6 +76,23 @@ class RunConfig(BaseModel):
     evidence_cues: int = Field(default=5, ge=1, description="cues per clip in decisions and prompts")
     n_bootstrap: int = Field(default=1000, ge=100, description="bootstrap resamples for the report's intervals")
     seed: int = Field(default=0, description="seed of the speaker split of a manifest without one, channel copies and bootstrap")
+
+    @property
+    def copied_channels(self) -> tuple[ChannelName, ...]:
+        """The channels the training clips are copied through: ``augment_channels``, and the acoustic
+        companion's channels where the model reads speaker baselines (only then is there a companion)."""
+        companion = self.acoustic.companion_channels if self.acoustic.normalisation is Normalisation.SPEAKER else ()
+        return tuple(dict.fromkeys((*self.augment_channels, *companion)))
+
+    @model_validator(mode="after")
+    def _channels_have_one_use(self) -> RunConfig:
+        both = sorted(set(self.augment_channels) & set(self.acoustic.companion_channels))
+        if both:
+            raise ValueError(
+                f"channel(s) {both} are in augment_channels (copies every model trains on) and in "
+                "acoustic.companion_channels (copies only the companion trains on); keep each in one"
+            )
+        return self
 
     @property
     def feature_sets(self) -> tuple[FeatureSetName, ...]:

@@ -13,7 +13,8 @@ from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_mod
 from vietser.acoustic.baseline_free import without_baseline
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
-from vietser.errors import UntrustedModelError
+from vietser.data.channel import copy_name
+from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
 
@@ -169,3 +170,35 @@ def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_
     called_calm = np.mean(trained.predict(calm_only) == "calm")
     assert called_calm > np.mean(np.array(CLASSES)[speaker_model_only(trained, calm_only).argmax(axis=1)] == "calm") + 0.2
     assert called_calm > 0.8
+
+
+LEVEL_COLUMN = "egemaps.loudness_sma3_amean"
+
+
+def at_random_levels(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``frame``'s clips with their loudness moved by a random gain each, as a microphone moves it."""
+    gains = np.random.default_rng(seed).uniform(-4.0, 2.0, len(frame))
+    return frame.assign(**{LEVEL_COLUMN: frame[LEVEL_COLUMN] + gains})
+
+
+def level_copies(training: pd.DataFrame) -> pd.DataFrame:
+    """The training clips at random levels, each speaker's copies a pseudo-speaker as the run names them."""
+    raw = at_random_levels(training[["clip_id", "speaker", "label", *AROUSAL_COLUMNS]], seed=5)
+    raw = raw.assign(
+        clip_id=[copy_name(c, "level") for c in raw["clip_id"]], speaker=[copy_name(s, "level") for s in raw["speaker"]]
+    )
+    return pd.concat([raw, normalize_by_speaker(raw, AROUSAL_COLUMNS)], axis=1).assign(split="train")
+
+
+def test_level_copies_train_the_companion_only_and_make_it_read_any_level(trained, training, new_speakers) -> None:  # noqa: ANN001
+    with_copies = AcousticModel(CONFIG).fit(pd.concat([training, level_copies(training)], ignore_index=True))
+    single = as_single_clips(at_random_levels(new_speakers, seed=8), training)
+
+    assert with_copies.train_data_sha256_ == trained.train_data_sha256_
+    np.testing.assert_array_equal(with_copies.predict_proba(new_speakers), trained.predict_proba(new_speakers))
+    assert macro_f1(single, with_copies.predict_proba(single)) > macro_f1(single, trained.predict_proba(single)) + 0.05
+
+
+def test_a_training_set_of_companion_copies_alone_is_refused(training) -> None:  # noqa: ANN001
+    with pytest.raises(ModelError, match="only the companion"):
+        AcousticModel(CONFIG).fit(level_copies(training))

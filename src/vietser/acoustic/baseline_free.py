@@ -48,7 +48,13 @@ def companion_config(config: AcousticConfig, speaker_columns: list[str]) -> Acou
     ):
         return None
     return config.model_copy(
-        update={"late_fusion": (), "normalisation": Normalisation.CORPUS, "calm_shares": (), "measure_calibration": False}
+        update={
+            "late_fusion": (),
+            "normalisation": Normalisation.CORPUS,
+            "calm_shares": (),
+            "measure_calibration": False,
+            "companion_channels": (),
+        }
     )
 
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vietser.data.channel import ChannelName
+
 if TYPE_CHECKING:
     from vietser.features.catalog import FeatureSetName
 
@@ -102,6 +104,14 @@ class AcousticConfig(BaseModel):
         "it lifts calm-only speakers called calm to 96 % (EmoDB 89 %; the default, which reads a speaker "
         "whose clips hardly vary clip by clip, reaches 83 % / 51 %) but drops RAVDESS -> EmoDB macro-F1 "
         "from 0.56 to 0.40 (benchmarks/domain.py)",
+    )
+    companion_channels: tuple[ChannelName, ...] = Field(
+        default=("level",),
+        description="the companion, the model that reads clips without a baseline of their speaker, also trains "
+        "on the training clips' copies through these channels (vietser.data.channel); the speaker-normalised "
+        "model leaves them out. A clip's level tells of the microphone, not the speaker: RAVDESS held-out actors "
+        "read one clip at a time at a random gain of -20...+6 dB drop from 0.808 to 0.721 macro-F1 without level "
+        "copies and keep 0.822 / 0.824 with them (benchmarks/domain.py data, 6 folds)",
     )
     calibration: CalibrationMethod = CalibrationMethod.TEMPERATURE
     cv_folds: int = Field(default=5, ge=2, description="speaker-grouped folds for tuning and calibration")

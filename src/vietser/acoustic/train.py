@@ -27,6 +27,7 @@ from vietser.acoustic.domain import TrainingDomain
 from vietser.acoustic.models import feature_columns
 from vietser.acoustic.priors import temper
 from vietser.acoustic.search import CVResult, speaker_folds, tune, with_params
+from vietser.data.channel import is_copy_through
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, anchored_to_calm, composition_copies
@@ -40,7 +41,8 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
     """The acoustic model as a scikit-learn estimator over a features table.
 
     ``fit`` learns from exactly the rows it is given (the caller chooses them; a ``split``
-    column is ignored): tune by speaker-grouped CV, calibrate, refit. Learned state ends in
+    column is ignored): tune by speaker-grouped CV, calibrate, refit. Channel copies through
+    ``config.companion_channels`` train the companion only. Learned state ends in
     ``_``; ``corpus_stats`` is the normalisation fallback (``CorpusStats.model_dump()``) kept
     with the model, ``domain_`` the out-of-domain detector and class prior of the training clips,
     ``baseline_free_`` the companion for rows without a speaker baseline (and, by ``homogeneity_``,
@@ -89,7 +91,8 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
             ModelError: missing columns, unknown labels, fewer than two classes or speakers.
         """
         config = self.config or AcousticConfig()
-        clips = _training_rows(X, y, groups)
+        every_row = _training_rows(X, y, groups)
+        clips = own_training_rows(every_row, config)
         view_columns = [feature_columns(X.columns, view, config.normalisation) for view in config.views]
         columns = [column for view in view_columns for column in view]
         X_train, labels, speakers = _training_arrays(clips, columns)
@@ -120,7 +123,7 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         companion = companion_config(config, columns)
         if companion is not None:
             searched = self.tuned.baseline_free if self.tuned is not None else None
-            self.baseline_free_ = AcousticModel(companion, tuned=searched).fit(clips)
+            self.baseline_free_ = AcousticModel(companion, tuned=searched).fit(every_row)
             self.cv_ = self.cv_.model_copy(update={"baseline_free": self.baseline_free_.cv_})
             self.calm_stats_ = CorpusStats.from_frame(clips[clips["label"] == Emotion.CALM.value], raw_feature_columns(clips))
             # With calm-share copies the speaker model has learnt what a calm-only baseline means.
@@ -281,6 +284,21 @@ def _with_composition_copies(train: pd.DataFrame, config: AcousticConfig) -> pd.
         return train
     copies = composition_copies(train, raw_feature_columns(train), config.calm_shares, config.seed)
     return pd.concat([train, copies[train.columns]], ignore_index=True)
+
+
+def own_training_rows(rows: pd.DataFrame, config: AcousticConfig) -> pd.DataFrame:
+    """``rows`` less the channel copies only the companion trains on (``config.companion_channels``).
+
+    Raises:
+        ModelError: no row is left.
+    """
+    own = rows[~is_copy_through(rows["speaker"], config.companion_channels)]
+    if len(own) == 0:
+        raise ModelError(
+            f"every training row is a copy through {list(config.companion_channels)}, which only the companion "
+            "reads; train on the clips themselves too"
+        )
+    return own
 
 
 def _training_rows(X: pd.DataFrame, y: Sequence[str] | None, groups: Sequence[str] | None) -> pd.DataFrame:

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 SHOWN_CLIPS = 6
 # Where the demo departs from the defaults, so that it runs in a minute on two cores: one acoustic
 # model on eGeMAPS + prosody, without the emobase view (the slowest set to extract, ten times the
-# training time), and no telephone copies of the training clips (the corpus has phone lines of its
-# own; 40 clips per speaker instead). `vietser run` on the demo corpus trains with the defaults.
-DEMO_OVERRIDES = {"acoustic__late_fusion": [], "augment_channels": []}
+# training time), and no telephone or level copies of the training clips (the corpus has phone lines
+# of its own; 40 clips per speaker instead). `vietser run` on the demo corpus trains with the defaults.
+DEMO_OVERRIDES = {"acoustic__late_fusion": [], "augment_channels": [], "acoustic__companion_channels": []}
 
 
 def demo(
@@ -58,14 +58,14 @@ def demo(
         console.print(f"1. corpus: {corpus.n_clips} synthetic Vietnamese clips, {len(corpus.speakers)} speakers ({corpus.elapsed_s:.1f} s)")
         config = load_config(seed=seed, **DEMO_OVERRIDES)
         manifest = with_channel_copies(
-            load_manifest(corpus.manifest_path), config.augment_channels, channel_cache_dir(), config.seed
+            load_manifest(corpus.manifest_path), config.copied_channels, channel_cache_dir(), config.seed
         )
         with progress_bar("features") as progress:
             extracted = extract_features(manifest, sets=config.feature_sets, jobs=jobs, progress=progress)
         console.print(
             f"2. features: {' + '.join(config.feature_sets)} (openSMILE, Praat), per-speaker z-scores; "
-            f"training clips also through {', '.join(config.augment_channels) or 'no'} channel copies "
-            "(the demo's lighter configuration: `vietser run` adds telephone copies and an emobase view)"
+            f"training clips also through {', '.join(config.copied_channels) or 'no'} channel copies "
+            "(the demo's lighter configuration: `vietser run` adds telephone and level copies and an emobase view)"
         )
         print_extraction_summary(extracted)
         run_dir = out_dir / "run"

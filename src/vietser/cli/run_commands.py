@@ -342,7 +342,7 @@ def _features_for(source: Path, output: Path, jobs: int, config: RunConfig, opti
 
     path = output / EXTRACTED_FEATURES_FILE
     frame = training_manifest(source, options.label_map, options.dev_fraction, options.test_fraction, config.seed)
-    manifest = with_channel_copies(frame, config.augment_channels, channel_cache_dir(), config.seed)
+    manifest = with_channel_copies(frame, config.copied_channels, channel_cache_dir(), config.seed)
     with progress_bar("features") as progress:
         result = extract_to_parquet(manifest, path, sets=config.feature_sets, jobs=jobs, progress=progress)
     print_extraction_summary(result)

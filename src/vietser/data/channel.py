@@ -46,6 +46,7 @@ SNR_RANGE_DB = (5.0, 25.0)
 GAIN_RANGE_DB = (-20.0, 6.0)
 MU = 255.0
 A = 87.6
+COPY_SEPARATOR = "@"  # a copy's clip and speaker are its source's, then "@channel"
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,19 @@ def _quantise(values: np.ndarray, bits: int) -> np.ndarray:
     return np.round(values * levels) / levels
 
 
+def copy_name(name: str, channel: ChannelName) -> str:
+    """The clip id or pseudo-speaker of ``name``'s copy through ``channel``."""
+    return f"{name}{COPY_SEPARATOR}{channel}"
+
+
+def is_copy_through(speakers: pd.Series, channels: tuple[ChannelName, ...]) -> np.ndarray:
+    """True for the rows whose speaker is a pseudo-speaker of copies through one of ``channels``."""
+    suffixes = tuple(copy_name("", channel) for channel in channels)
+    if not suffixes:
+        return np.zeros(len(speakers), dtype=bool)
+    return speakers.astype(str).str.endswith(suffixes).to_numpy()
+
+
 def with_channel_copies(
     manifest: pd.DataFrame, channels: tuple[ChannelName, ...], out_dir: Path, seed: int = 0
 ) -> pd.DataFrame:
@@ -165,9 +179,9 @@ def channel_copies(
             rows.append(
                 {
                     **row.to_dict(),
-                    "clip_id": f"{row['clip_id']}@{channel}",
+                    "clip_id": copy_name(row["clip_id"], channel),
                     "path": str(path),
-                    "speaker": f"{row['speaker']}@{channel}",
+                    "speaker": copy_name(row["speaker"], channel),
                 }
             )
     return pd.DataFrame(rows, columns=manifest.columns)

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from vietser.acoustic import AcousticModel
+from vietser.acoustic.train import own_training_rows
 from vietser.errors import ConfigError
 from vietser.evidence import fit_class_profiles
 from vietser.features.extract import SkippedClip, extract_features
@@ -105,7 +106,7 @@ def adapt_run(
     if labels is not None:
         acoustic = config.acoustic.model_copy(update={"measure_calibration": False})
         model = AcousticModel(acoustic, corpus_stats=stats.model_dump() if stats else None).fit(pool)
-        adapted_final.write_profiles(fit_class_profiles(pool))
+        adapted_final.write_profiles(fit_class_profiles(own_training_rows(pool, acoustic)))
     else:
         model.set_params(corpus_stats=stats.model_dump() if stats else None)
     if audio is not None:

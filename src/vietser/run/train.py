@@ -14,7 +14,7 @@ import pandas as pd
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.persist import save_model
 from vietser.acoustic.search import CVResult
-from vietser.acoustic.train import AcousticModel
+from vietser.acoustic.train import AcousticModel, own_training_rows
 from vietser.config import RunConfig
 from vietser.errors import ConfigError
 from vietser.evidence import ClassProfiles, fit_class_profiles
@@ -61,8 +61,9 @@ def train_run(features: pd.DataFrame, config: RunConfig, run_dir: Path) -> Acous
     rulebook = load_rulebook(config.rulebook) if config.rulebook else default_rulebook()
     if config.fit_rules:
         settings = FitSettings(n_folds=config.acoustic.cv_folds)
-        probabilities = oof_probabilities(train, config.acoustic, settings.n_folds, tuned=model.cv_)
-        fitted = fit_rulebook(train, config.acoustic, rulebook, settings, probabilities=probabilities)
+        clips = own_training_rows(train, config.acoustic)  # the rules are fitted on clips as heard, not copies
+        probabilities = oof_probabilities(clips, config.acoustic, settings.n_folds, tuned=model.cv_)
+        fitted = fit_rulebook(clips, config.acoustic, rulebook, settings, probabilities=probabilities)
         rulebook = fitted.rulebook
         config = config.model_copy(update={"rule_prior_weight": round(fitted.prior_weight, 3)})
         run.write_rule_fit(fitted.report)
@@ -86,10 +87,12 @@ def fit_acoustic_stage(
     train: pd.DataFrame, acoustic: AcousticConfig, out: RunDir, tuned: CVResult | None = None
 ) -> tuple[AcousticModel, ClassProfiles]:
     """Train on the rows given (keeping their corpus statistics as fallback; with the hyperparameters
-    of ``tuned`` when given) and fit the class profiles; both are saved in ``out``."""
-    stats = CorpusStats.from_frame(train, raw_feature_columns(train))
+    of ``tuned`` when given) and fit the class profiles; both are saved in ``out``. The statistics and
+    profiles leave out the copies only the companion reads."""
+    clips = own_training_rows(train, acoustic)
+    stats = CorpusStats.from_frame(clips, raw_feature_columns(clips))
     model = AcousticModel(acoustic, corpus_stats=stats.model_dump(), tuned=tuned).fit(train)
-    profiles = fit_class_profiles(train)
+    profiles = fit_class_profiles(clips)
     out.root.mkdir(parents=True, exist_ok=True)
     save_model(model, out.root)
     out.write_profiles(profiles)
