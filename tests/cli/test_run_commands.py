@@ -49,8 +49,10 @@ def test_run_on_a_manifest_without_split_writes_decisions_report_and_prints_syst
     assert len(decisions) == len((out / "decisions.jsonl").read_text().splitlines())
     features = pd.read_parquet(out / "features.parquet", columns=["speaker", "split"])
     copies = features[features["speaker"].str.endswith("@telephone")]
-    assert len(copies) == (features["split"] == "train").sum() / 2  # every training clip once more, by phone
-    assert set(copies["split"]) == {"train"}
+    levels = features[features["speaker"].str.endswith("@level")]
+    # every training clip twice more: by phone, and at another level for the companion
+    assert len(copies) == len(levels) == (features["split"] == "train").sum() / 3
+    assert set(copies["split"]) == set(levels["split"]) == {"train"}
     assert features.groupby("speaker")["split"].nunique().max() == 1
     assert set(features["split"]) == {"train", "dev", "test"}
 
