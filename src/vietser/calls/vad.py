@@ -112,7 +112,8 @@ class FrameVad:
         if self._webrtc is None:
             return (level > self.min_dbfs) & (level > self._praat_threshold(block))
         gains = self._level.gains_db(level)
-        gained = block[: len(level) * FRAME_SAMPLES] * np.repeat(10 ** (gains / 20), FRAME_SAMPLES)
+        scale = (10 ** (gains / 20)).astype(np.float32)[:, None]  # float32 frames: no float64 copy of the block
+        gained = (block[: len(level) * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES) * scale).ravel()
         return (level + gains > self.min_dbfs) & self._webrtc_flags(gained, len(level))
 
     def _webrtc_flags(self, block: np.ndarray, frames: int) -> np.ndarray:
