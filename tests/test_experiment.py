@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import small_run_config
-from vietser.acoustic.train import feature_matrix, train_data_hash
+from vietser.acoustic.inference import feature_matrix
+from vietser.acoustic.train import train_data_hash
 from vietser.errors import ConfigError
 from vietser.evaluate import compute_metrics
 from vietser.run.evaluate import evaluate_run

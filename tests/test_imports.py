@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,19 @@ def test_an_unknown_name_is_an_attribute_error_naming_the_package() -> None:
 
     with pytest.raises(AttributeError, match="'vietser.acoustic' has no attribute 'no_such_name'"):
         vietser.acoustic.no_such_name  # noqa: B018
+
+
+def test_deciding_a_file_with_a_trained_run_loads_no_scikit_learn(trained_run: Path, small_demo: Path) -> None:
+    # `vietser predict ONE.wav` pays for every import: scikit-learn and skops (about a second) and
+    # scipy.signal (half a second) stay out; the run's models were compiled to arrays when saved.
+    wav = next(small_demo.parent.rglob("*.wav"))
+    code = (
+        "import json, sys; from pathlib import Path; from vietser.run.predict import load_predictor; "
+        f"decision = load_predictor(Path({str(trained_run)!r}))(Path({str(wav)!r})); "
+        "print(json.dumps([decision.label, sorted(sys.modules)]))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    label, modules = json.loads(output.splitlines()[-1])
+    assert label in ("calm", "angry", "panic")
+    assert not {name for name in modules if name.split(".")[0] in ("sklearn", "skops")}
+    assert "scipy.signal" not in modules and "scipy.stats" not in modules

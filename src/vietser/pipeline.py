@@ -18,7 +18,7 @@ from vietser.routing import confidence_scores
 from vietser.rules.engine import RuleEngine
 
 if TYPE_CHECKING:
-    from vietser.acoustic.train import AcousticModel
+    from vietser.acoustic.inference import AcousticInference
     from vietser.config import RunConfig
     from vietser.rules.rulebook import Rulebook
 
@@ -204,7 +204,7 @@ class SplitView:
 
 
 def split_view(
-    model: AcousticModel,
+    model: AcousticInference,
     profiles: ClassProfiles,
     frame: pd.DataFrame,
     config: RunConfig,
@@ -226,7 +226,7 @@ def split_view(
     return SplitView(frame, probabilities, evidence, confidence)
 
 
-def with_priors(model: AcousticModel, probabilities: np.ndarray, priors: TargetPriors) -> np.ndarray:
+def with_priors(model: AcousticInference, probabilities: np.ndarray, priors: TargetPriors) -> np.ndarray:
     """Posteriors under the deployment's class priors: given, or ``"auto"`` estimated from these clips
     by EM (Saerens et al. 2002); unchanged for ``None`` or a model without a recorded training prior."""
     if priors is None or model.domain_ is None or len(probabilities) == 0:

@@ -11,6 +11,8 @@ from sklearn.metrics import f1_score
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.baseline_free import without_baseline
+from vietser.acoustic.inference import DeployedModel
+from vietser.acoustic.persist import load_deployed_model
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
 from vietser.data.channel import copy_name
@@ -153,6 +155,19 @@ def test_the_calm_statistics_and_a_domain_reference_are_saved_and_loaded(trained
     assert loaded.homogeneity_ == trained.homogeneity_ is not None
     single = as_single_clips(training.iloc[20:40], training)
     np.testing.assert_allclose(loaded.predict_proba(single), model.predict_proba(single))
+
+
+def test_the_deployed_model_and_its_companion_decide_as_trained(trained, training, new_speakers, tmp_path) -> None:  # noqa: ANN001
+    save_model(trained, tmp_path)
+    deployed = load_deployed_model(tmp_path)
+    mixed = pd.concat([new_speakers.iloc[::2], as_single_clips(new_speakers.iloc[1::2], training)], ignore_index=True)
+    assert isinstance(deployed.baseline_free_, DeployedModel)
+    np.testing.assert_array_equal(deployed.predict_proba(mixed), trained.predict_proba(mixed))
+    np.testing.assert_array_equal(deployed.ood_scores(mixed), trained.ood_scores(mixed))
+    reference = reference_stats(training.iloc[:20], AROUSAL_COLUMNS)
+    deployed.reference, anchored = reference, clone(trained)
+    anchored.__dict__.update({k: v for k, v in trained.__dict__.items() if k.endswith("_")}, reference=reference)
+    np.testing.assert_array_equal(deployed.predict_proba(mixed), anchored.predict_proba(mixed))
 
 
 def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_is_not(

@@ -13,9 +13,9 @@ from vietser.acoustic import (
     expected_calibration_error,
     predict_proba,
 )
-from vietser.acoustic.calibration import class_probabilities, label_indices
+from vietser.acoustic.calibration import label_indices
+from vietser.acoustic.inference import class_probabilities, feature_matrix
 from vietser.acoustic.models import build_pipeline
-from vietser.acoustic.train import feature_matrix
 from vietser.errors import ModelError
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.acoustic.frames import FrameMaker, make_feature_frame, train_rows
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, predict_proba, save_model
+from vietser.acoustic.inference import DeployedModel
+from vietser.acoustic.persist import load_deployed_model
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
 
@@ -138,3 +140,39 @@ def test_sidecar_of_an_older_format_asks_for_retraining(trained: AcousticModel, 
 
     with pytest.raises(ModelError, match="format 1.*Retrain"):
         load_model(tmp_path)
+
+
+def test_deployed_model_decides_as_the_trained_model(trained: AcousticModel, tmp_path: Path) -> None:
+    save_model(trained, tmp_path)
+    deployed = load_deployed_model(tmp_path)
+    frame = make_feature_frame(seed=3)
+
+    assert isinstance(deployed, DeployedModel) and (tmp_path / "model.npz").is_file()
+    np.testing.assert_array_equal(deployed.predict_proba(frame), trained.predict_proba(frame))
+    np.testing.assert_array_equal(deployed.ood_scores(frame), trained.ood_scores(frame))
+    assert deployed.cv_ == trained.cv_ and deployed.feature_columns_ == trained.feature_columns_
+
+
+def test_compiled_file_changed_after_saving_is_refused(trained: AcousticModel, tmp_path: Path) -> None:
+    save_model(trained, tmp_path)
+    with np.load(tmp_path / "model.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    coef = next(key for key in arrays if key.endswith(".coef"))
+    arrays[coef] = arrays[coef] * 2
+    np.savez(tmp_path / "model.npz", **arrays)
+
+    with pytest.raises(UntrustedModelError, match="model.npz does not match the SHA-256"):
+        load_deployed_model(tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_model_that_does_not_compile_is_deployed_through_skops(feature_frame: FrameMaker, tmp_path: Path) -> None:
+    frame = feature_frame(n_speakers=6, clips_per_speaker=20)
+    config = AcousticConfig(model="hgb", cv_folds=2, measure_calibration=False)
+    model = AcousticModel(config).fit(train_rows(frame))
+    save_model(model, tmp_path)
+
+    assert not (tmp_path / "model.npz").exists()
+    deployed = load_deployed_model(tmp_path)
+    assert isinstance(deployed, AcousticModel)
+    np.testing.assert_array_equal(deployed.predict_proba(frame), model.predict_proba(frame))

@@ -4,11 +4,12 @@ import math
 
 import numpy as np
 import pytest
+from scipy.signal import find_peaks
 
 from tests.conftest import make_voice_like
 from vietser.data.audio import SAMPLE_RATE, Audio
 from vietser.errors import FeatureError
-from vietser.features.prosody import COLUMNS, extract_prosody
+from vietser.features.prosody import COLUMNS, extract_prosody, prominent_peaks
 
 
 def _audio(samples: np.ndarray, name: str = "clip.wav") -> Audio:
@@ -85,3 +86,13 @@ def test_clip_without_voiced_speech_raises_feature_error() -> None:
     with pytest.raises(FeatureError, match="no voiced speech") as caught:
         extract_prosody(_audio(noise, "noise.wav"))
     assert caught.value.path == "noise.wav"
+
+
+def test_prominent_peaks_are_those_scipy_finds_plateaus_and_edges_included() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        # Rounded random walks: plateaus, peaks at the edges, ties between bases.
+        x = np.round(rng.normal(size=int(rng.integers(0, 50))).cumsum(), int(rng.integers(0, 2)))
+        height, prominence = float(rng.normal()), float(rng.uniform(0, 2))
+        expected, _ = find_peaks(x, height=height, prominence=prominence)
+        np.testing.assert_array_equal(prominent_peaks(x, height, prominence), expected)

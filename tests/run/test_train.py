@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import small_run_config
 from vietser.acoustic import search as acoustic_search
+from vietser.acoustic.records import CVResult
 from vietser.run.dir import RunDir
 from vietser.run.train import train_run
 
@@ -19,7 +20,7 @@ def test_a_run_searches_the_hyperparameters_once_per_model_and_its_refit_reuses_
     searches = []
     search = acoustic_search.search_hyperparameters
 
-    def counted(*args: object, **kwargs: object) -> acoustic_search.CVResult:
+    def counted(*args: object, **kwargs: object) -> CVResult:
         searches.append(args)
         return search(*args, **kwargs)
 

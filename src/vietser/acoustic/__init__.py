@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from vietser.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from vietser.acoustic.calibration import CalibrationReport
+    from vietser.acoustic.records import CalibrationReport
     from vietser.acoustic.calibration import brier_score
     from vietser.acoustic.calibration import expected_calibration_error
     from vietser.acoustic.config import AcousticConfig
@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from vietser.acoustic.persist import load_model
     from vietser.acoustic.persist import save_model
     from vietser.acoustic.train import AcousticModel
-    from vietser.acoustic.search import CVResult
-    from vietser.acoustic.train import predict_proba
+    from vietser.acoustic.records import CVResult
+    from vietser.acoustic.inference import predict_proba
     from vietser.acoustic.search import speaker_folds
 
 __getattr__, __all__ = lazy_exports(
     __name__,
     {
-        "CalibrationReport": "vietser.acoustic.calibration",
+        "CalibrationReport": "vietser.acoustic.records",
         "brier_score": "vietser.acoustic.calibration",
         "expected_calibration_error": "vietser.acoustic.calibration",
         "AcousticConfig": "vietser.acoustic.config",
@@ -38,8 +38,8 @@ __getattr__, __all__ = lazy_exports(
         "load_model": "vietser.acoustic.persist",
         "save_model": "vietser.acoustic.persist",
         "AcousticModel": "vietser.acoustic.train",
-        "CVResult": "vietser.acoustic.search",
-        "predict_proba": "vietser.acoustic.train",
+        "CVResult": "vietser.acoustic.records",
+        "predict_proba": "vietser.acoustic.inference",
         "speaker_folds": "vietser.acoustic.search",
     },
 )

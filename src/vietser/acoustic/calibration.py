@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
-from scipy.special import softmax
 from sklearn.base import ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 
@@ -28,21 +26,6 @@ from vietser.labels import CLASSES
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
 
-class CalibrationReport(BaseModel):
-    """Top-label ECE and multiclass Brier score before and after calibration, on out-of-fold data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    method: CalibrationMethod
-    evaluated_on: str = "out-of-fold predictions on the train split (speaker-grouped folds)"
-    n_clips: int
-    n_bins: int
-    ece_before: float
-    ece_after: float
-    brier_before: float
-    brier_after: float
-
-
 def label_indices(labels: Sequence[str] | np.ndarray) -> np.ndarray:
     """Positions of labels in CLASSES.
 
@@ -53,28 +36,6 @@ def label_indices(labels: Sequence[str] | np.ndarray) -> np.ndarray:
         return labels_module.label_indices(labels)
     except ValueError as exc:
         raise ModelError(str(exc)) from exc
-
-
-def estimator_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
-    """Probabilities in the estimator's own ``classes_`` order.
-
-    Margin classifiers (SVMs) without calibration give softmax of their decision scores.
-    """
-    if hasattr(estimator, "predict_proba"):
-        return estimator.predict_proba(X)
-    decision = estimator.decision_function(X)
-    if decision.ndim == 1:  # binary: the score is for classes_[1]
-        decision = np.column_stack([np.zeros_like(decision), decision])
-    return softmax(decision, axis=1)
-
-
-def class_probabilities(estimator: ClassifierMixin, X: np.ndarray) -> np.ndarray:
-    """Probabilities with one column per CLASSES entry, zero for classes the estimator never saw."""
-    scores = estimator_probabilities(estimator, X)
-    out = np.zeros((len(X), len(CLASSES)))
-    for j, name in enumerate(estimator.classes_):
-        out[:, CLASSES.index(str(name))] = scores[:, j]
-    return out
 
 
 def fit_calibrated(

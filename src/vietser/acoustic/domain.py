@@ -7,7 +7,8 @@ hundred clips, plus what that space leaves out. ``ood_score`` divides it by
 the training rows' distance at ``quantile``, so 1.0 is the edge of the
 training data and 2.0 twice as far.
 The fitted state is plain numbers (:meth:`OutOfDomainDetector.to_dict`), so a
-run directory stays data and loading it executes no code.
+run directory stays data and loading it executes no code; that state, and the
+distances it gives without scikit-learn, are :class:`~vietser.acoustic.ood.DetectorState`.
 
 Tempering towards a prior and the adjustment to deployment priors live in
 :mod:`vietser.acoustic.priors`.
@@ -15,14 +16,12 @@ Tempering towards a prior and the adjustment to deployment priors live in
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, PrivateAttr
 from sklearn.base import BaseEstimator, clone
 from sklearn.covariance import EmpiricalCovariance, MinCovDet
 from sklearn.decomposition import PCA
@@ -31,6 +30,7 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from vietser.acoustic.ood import STATE_FIELDS, DetectorState, TrainingDomain, finite_or_nan
 from vietser.errors import ConfigError, ModelError
 from vietser.acoustic.priors import (  # re-exported for callers of the old home
     PriorEstimate,
@@ -45,32 +45,17 @@ __all__ = [
     "OutOfDomainDetector",
     "PriorEstimate",
     "TargetPriors",
-    "TrainingDomain",
     "adjust_to_priors",
     "estimate_priors_em",
     "parse_priors",
     "temper",
 ]
 
-FORMAT = "vietser.ood-detector"
-FORMAT_VERSION = 1
 # PCA components with less variance than this fraction of the largest make the covariance singular.
 _MIN_RELATIVE_VARIANCE = 1e-10
 # Above this condition number the MCD covariance is not trusted and the empirical one is used.
 _MAX_CONDITION = 1e10
-# Deployment class priors: stated (one value per class), "auto" (estimated by EM from the clips), or none.
 _THRESHOLD_FOLDS = 5
-_COVARIANCE_ESTIMATORS = ("mcd", "empirical")
-
-_STATE_SHAPES: dict[str, str] = {
-    "impute_statistics": "columns",
-    "scale_mean": "columns",
-    "scale_scale": "columns",
-    "pca_mean": "columns",
-    "components": "components x columns",
-    "location": "components",
-    "precision": "components x components",
-}
 
 
 class OutOfDomainDetector(BaseEstimator):
@@ -114,7 +99,7 @@ class OutOfDomainDetector(BaseEstimator):
             ModelError: fewer than 10 rows, or the rows do not vary.
         """
         self._check_params()
-        features = _finite_or_nan(X)
+        features = finite_or_nan(X)
         n_rows = features.shape[0]
         if n_rows < 2 * _THRESHOLD_FOLDS:
             raise ModelError(
@@ -139,12 +124,7 @@ class OutOfDomainDetector(BaseEstimator):
             ModelError: the rows do not have the training number of columns.
         """
         check_is_fitted(self, "threshold_")
-        features = _finite_or_nan(X)
-        if features.shape[1] != self.n_features_in_:
-            raise ModelError(
-                f"the out-of-domain detector was fitted on {self.n_features_in_} columns, got {features.shape[1]}"
-            )
-        return self._distances(features)
+        return self._state().ood_score(X) * self.threshold_
 
     def ood_score(self, X: ArrayLike) -> np.ndarray:
         """Distance of each row over ``threshold_``: 1.0 is the edge of the training rows' ``quantile``.
@@ -153,7 +133,8 @@ class OutOfDomainDetector(BaseEstimator):
             sklearn.exceptions.NotFittedError: the detector is not fitted.
             ModelError: the rows do not have the training number of columns.
         """
-        return self.score_samples(X) / self.threshold_
+        check_is_fitted(self, "threshold_")
+        return self._state().ood_score(X)
 
     def is_out_of_domain(self, X: ArrayLike, margin: float = 1.0) -> np.ndarray:
         """Whether each row's ``ood_score`` exceeds ``margin``.
@@ -171,18 +152,7 @@ class OutOfDomainDetector(BaseEstimator):
             sklearn.exceptions.NotFittedError: the detector is not fitted.
         """
         check_is_fitted(self, "threshold_")
-        state = {name: getattr(self, f"{name}_").tolist() for name in _STATE_SHAPES}
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "params": self.get_params(),
-            "n_features": self.n_features_in_,
-            "columns": self.columns_.tolist(),
-            "covariance_estimator": self.covariance_estimator_,
-            "residual_precision": self.residual_precision_,
-            "threshold": self.threshold_,
-            **state,
-        }
+        return {**self._state().to_dict(), "params": self.get_params()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutOfDomainDetector:
@@ -191,50 +161,20 @@ class OutOfDomainDetector(BaseEstimator):
         Raises:
             ModelError: the data is not a detector of this format, or its arrays do not fit together.
         """
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ModelError(f"not an out-of-domain detector: expected format {FORMAT!r}")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise ModelError(
-                f"out-of-domain detector format version {data.get('format_version')!r} is not {FORMAT_VERSION}"
-            )
+        state = DetectorState.from_dict(data)
         try:
             detector = cls(**data["params"])
             detector._check_params()
-            n_features = int(data["n_features"])
-            columns = np.asarray(data["columns"], dtype=np.int64)
-            arrays = {name: np.asarray(data[name], dtype=np.float64) for name in _STATE_SHAPES}
-            threshold = float(data["threshold"])
-            residual_precision = float(data["residual_precision"])
-            estimator = str(data["covariance_estimator"])
-        except (KeyError, TypeError, ValueError, ConfigError) as error:
+        except (KeyError, TypeError, ConfigError) as error:
             raise ModelError(f"out-of-domain detector data is incomplete or malformed: {error}") from error
-        if estimator not in _COVARIANCE_ESTIMATORS:
-            raise ModelError(f"out-of-domain detector covariance_estimator must be one of {_COVARIANCE_ESTIMATORS}")
-        if n_features < 1:
-            raise ModelError(f"out-of-domain detector n_features must be at least 1, got {n_features}")
-        increasing = columns.ndim == 1 and len(columns) > 0 and bool(np.all(np.diff(columns) > 0))
-        if not (increasing and 0 <= columns[0] and columns[-1] < n_features):
-            raise ModelError(f"out-of-domain detector columns must be increasing indices below {n_features}")
-        n_components = arrays["location"].shape[0] if arrays["location"].ndim == 1 else -1
-        sizes = {"columns": len(columns), "components": n_components}
-        for name, spec in _STATE_SHAPES.items():
-            expected = tuple(sizes[part] for part in spec.split(" x "))
-            if arrays[name].shape != expected or not np.all(np.isfinite(arrays[name])):
-                raise ModelError(
-                    f"out-of-domain detector field {name!r} has shape {arrays[name].shape}, expected finite {spec} "
-                    f"{expected}"
-                )
-        for name, value in (("threshold", threshold), ("residual_precision", residual_precision)):
-            if not (math.isfinite(value) and value > 0):
-                raise ModelError(f"out-of-domain detector {name} must be a positive number, got {value}")
-        detector.n_features_in_ = n_features
-        detector.columns_ = columns
-        for name, values in arrays.items():
-            setattr(detector, f"{name}_", values)
-        detector.covariance_estimator_ = estimator
-        detector.residual_precision_ = residual_precision
-        detector.threshold_ = threshold
+        for name in STATE_FIELDS:
+            setattr(detector, f"{name}_", getattr(state, name))
         return detector
+
+    def _state(self, threshold: float | None = None) -> DetectorState:
+        """The fitted state; ``threshold`` stands in for ``threshold_`` while the threshold folds are fitted."""
+        state = {name: getattr(self, f"{name}_") for name in STATE_FIELDS if name != "threshold"}
+        return DetectorState(**state, threshold=self.threshold_ if threshold is None else threshold)
 
     def _fit_distribution(self, features: np.ndarray) -> OutOfDomainDetector:
         columns = np.flatnonzero(~np.all(np.isnan(features), axis=0))
@@ -273,15 +213,7 @@ class OutOfDomainDetector(BaseEstimator):
         return self
 
     def _distances(self, features: np.ndarray) -> np.ndarray:
-        used = features[:, self.columns_]
-        filled = np.where(np.isnan(used), self.impute_statistics_, used)
-        centred = (filled - self.scale_mean_) / self.scale_scale_ - self.pca_mean_
-        projected = centred @ self.components_.T
-        residual = centred - projected @ self.components_
-        offset = projected - self.location_
-        squared = np.einsum("ij,jk,ik->i", offset, self.precision_, offset)
-        squared += self.residual_precision_ * np.sum(residual**2, axis=1)
-        return np.sqrt(np.maximum(squared, 0.0))
+        return self._state(threshold=1.0).distances(features)
 
     def _check_params(self) -> None:
         n = self.n_components
@@ -308,36 +240,7 @@ class OutOfDomainDetector(BaseEstimator):
         return empirical.location_.astype(np.float64), empirical.precision_.astype(np.float64), "empirical"
 
 
-def _finite_or_nan(X: ArrayLike) -> np.ndarray:
-    features = np.array(X, dtype=np.float64)
-    if features.ndim != 2:
-        raise ModelError(f"the out-of-domain detector reads a 2-D table of features, got {features.ndim} dimensions")
-    features[~np.isfinite(features)] = np.nan
-    return features
-
-
-class TrainingDomain(BaseModel):
-    """What a trained model knows of the data it was trained on, kept in its sidecar as plain numbers.
-
-    ``columns`` are the evidence columns the detector reads (speaker-normalised eGeMAPS + prosody);
-    ``class_prior`` is the model's mean posterior over its training clips — what it says of a
-    clip it knows nothing about, and the prior its posteriors are adjusted from.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    columns: list[str]
-    detector: dict[str, Any]
-    class_prior: list[float]
-    _fitted: OutOfDomainDetector | None = PrivateAttr(default=None)
-
-    @classmethod
-    def fit(cls, X: np.ndarray, columns: list[str], probabilities: np.ndarray, seed: int) -> TrainingDomain:
-        detector = OutOfDomainDetector(random_state=seed).fit(X)
-        return cls(columns=columns, detector=detector.to_dict(), class_prior=probabilities.mean(axis=0).tolist())
-
-    def ood_scores(self, X: np.ndarray) -> np.ndarray:
-        """1.0 at the edge of the training clips (their 99th percentile), larger further out."""
-        if self._fitted is None:
-            self._fitted = OutOfDomainDetector.from_dict(self.detector)
-        return self._fitted.ood_score(X)
+def training_domain(X: np.ndarray, columns: list[str], probabilities: np.ndarray, seed: int) -> TrainingDomain:
+    """The detector fitted on training rows ``X`` (its ``columns``), and the model's mean posterior over them."""
+    detector = OutOfDomainDetector(random_state=seed).fit(X)
+    return TrainingDomain(columns=columns, detector=detector.to_dict(), class_prior=probabilities.mean(axis=0).tolist())

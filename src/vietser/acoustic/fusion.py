@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from vietser.acoustic.calibration import estimator_probabilities
+from vietser.acoustic.inference import estimator_probabilities
 
 View = tuple[str, ClassifierMixin, list[int]]
 

@@ -1,11 +1,14 @@
-"""Saving and loading acoustic models: skops file plus a JSON sidecar.
+"""Saving and loading acoustic models: skops file, the estimator compiled to arrays, and a JSON sidecar.
 
-``model.skops`` holds only the scikit-learn estimator; ``baseline-free/``,
+``model.skops`` holds only the scikit-learn estimator; ``model.npz`` the same
+estimator compiled for prediction with numpy alone, where its parts allow
+(:mod:`vietser.acoustic.compiled`), which :func:`load_deployed_model` reads
+without importing scikit-learn or skops; ``baseline-free/``,
 where the model has one, its companion for clips without a speaker baseline,
 saved the same way. Loading never trusts a
 type that our own pipelines do not produce: any other type found in the file
 is reported and refused. ``model.json`` records what the model reads, how it
-was trained and the SHA-256 of ``model.skops`` (and of the companion's
+was trained and the SHA-256 of ``model.skops`` and ``model.npz`` (and of the companion's
 sidecar, which holds its own), so a file swapped or edited
 after saving is refused too.
 """
@@ -17,22 +20,28 @@ import shutil
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import skops.io
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vietser.acoustic.baseline_free import HomogeneityGate
-from vietser.acoustic.calibration import CalibrationReport
+from vietser.acoustic.compiled import CompiledEstimator, compile_estimator
 from vietser.acoustic.config import AcousticConfig
-from vietser.acoustic.domain import TrainingDomain
-from vietser.acoustic.search import CVResult
-from vietser.acoustic.train import AcousticModel, library_versions
+from vietser.acoustic.inference import AcousticInference, DeployedModel, estimator_probabilities
+from vietser.acoustic.ood import TrainingDomain
+from vietser.acoustic.records import CalibrationReport, CVResult, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.features.normalize import CorpusStats
 from vietser.labels import CLASSES
-from vietser.run.dir import BASELINE_FREE_MODEL_DIR, MODEL_FILE, SIDECAR_FILE
+from vietser.run.dir import BASELINE_FREE_MODEL_DIR, COMPILED_MODEL_FILE, MODEL_FILE, SIDECAR_FILE
+
+if TYPE_CHECKING:
+    from vietser.acoustic.train import AcousticModel
+
+# The compiled estimator must give the scikit-learn estimator's probabilities to within this.
+_COMPILED_TOLERANCE = 1e-9
 
 # 2: acoustic configs gained late_fusion (a format-1 card would read as fused).
 # 3: the training domain (out-of-domain detector, class prior) and speaker-spread columns.
@@ -77,14 +86,24 @@ class ModelCard(BaseModel):
     reference: CorpusStats | None = None
     # Which speakers' clips vary too little for their baseline (None before the gate was kept).
     homogeneity: HomogeneityGate | None = None
+    # SHA-256 of model.npz (None: the estimator has parts only scikit-learn computes, or it predates the file).
+    compiled_sha256: str | None = None
 
 
 def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
-    """Write ``model.skops`` and ``model.json`` into ``run_dir``; return the skops path."""
+    """Write ``model.skops``, ``model.npz`` (where the estimator compiles) and ``model.json`` into
+    ``run_dir``; return the skops path."""
+    import skops.io
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     model_path = run_dir / MODEL_FILE
     skops.io.dump(model.estimator_, model_path)
+    compiled_path = run_dir / COMPILED_MODEL_FILE
+    compiled_path.unlink(missing_ok=True)
+    compiled = _compiled(model.estimator_)
+    if compiled is not None:
+        compiled.save(compiled_path)
     companion_dir = run_dir / BASELINE_FREE_MODEL_DIR
     shutil.rmtree(companion_dir, ignore_errors=True)
     if model.baseline_free_ is not None:
@@ -104,24 +123,76 @@ def save_model(model: AcousticModel, run_dir: str | Path) -> Path:
         calm_stats=model.calm_stats_,
         reference=model.reference,
         homogeneity=model.homogeneity_,
+        compiled_sha256=_sha256(compiled_path) if compiled is not None else None,
     )
     (run_dir / SIDECAR_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return model_path
 
 
+def _compiled(estimator: Any) -> CompiledEstimator | None:
+    """``estimator`` compiled, once it gives the estimator's own probabilities on probe rows (with
+    missing values); None where it does not compile or disagrees (a scikit-learn whose arithmetic changed)."""
+    compiled = compile_estimator(estimator)
+    if compiled is None:
+        return None
+    probe = np.random.default_rng(0).normal(size=(16, compiled.n_features_in_)) * 3
+    probe[::3, ::2] = np.nan
+    expected = estimator_probabilities(estimator, probe)
+    return compiled if np.allclose(compiled.predict_proba(probe), expected, rtol=0, atol=_COMPILED_TOLERANCE) else None
+
+
+def load_deployed_model(run_dir: str | Path) -> AcousticInference:
+    """A model saved by :func:`save_model`, loaded to decide new rows: from ``model.npz`` without
+    importing scikit-learn where the model has one (companion included), else as :func:`load_model`.
+
+    Raises:
+        ModelError: files missing, sidecar invalid, or sidecar and model disagree.
+        UntrustedModelError: a file was changed after saving, or the skops file holds unexpected types.
+    """
+    run_dir = Path(run_dir)
+    card = _read_card(run_dir / SIDECAR_FILE)
+    if card.compiled_sha256 is None:
+        return load_model(run_dir)
+    path = run_dir / COMPILED_MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing; {run_dir / SIDECAR_FILE} records one. Retrain the model")
+    _check_sha256(path, card.compiled_sha256)
+    estimator = CompiledEstimator.load(path)
+    _check_consistent(card, estimator, path)
+    companion = _read_companion(run_dir, card, load_deployed_model)
+    _warn_on_version_change(card.versions)
+    return DeployedModel(
+        config=card.config,
+        estimator=estimator,
+        feature_columns=card.feature_columns,
+        cv=card.cv,
+        calibration=card.calibration,
+        train_data_sha256=card.train_data_sha256,
+        versions=card.versions,
+        domain=card.domain,
+        baseline_free=companion,
+        calm_stats=card.calm_stats,
+        homogeneity=card.homogeneity,
+        corpus_stats=card.corpus_stats,
+        reference=card.reference,
+    )
+
+
 def load_model(run_dir: str | Path) -> AcousticModel:
-    """Load a model saved by :func:`save_model`.
+    """Load a model saved by :func:`save_model` as the scikit-learn estimator it was trained as.
 
     Raises:
         ModelError: files missing, sidecar invalid, or sidecar and model disagree.
         UntrustedModelError: the skops file holds unexpected types or was changed after saving.
     """
+    from vietser.acoustic.train import AcousticModel
+
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL_FILE
     card = _read_card(run_dir / SIDECAR_FILE)
     estimator = _load_estimator(model_path, card.model_sha256)
     _check_consistent(card, estimator, model_path)
-    companion = None if card.baseline_free_sha256 is None else _load_companion(run_dir, card.baseline_free_sha256)
+    companion = _read_companion(run_dir, card, load_model)
     _warn_on_version_change(card.versions)
     model = AcousticModel(card.config, card.corpus_stats, reference=card.reference)
     model.config_ = card.config
@@ -139,22 +210,34 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     return model
 
 
-def _load_companion(run_dir: Path, sidecar_sha256: str) -> AcousticModel:
-    """The model for clips without a speaker baseline, once its sidecar matches the recorded SHA-256.
+def _read_companion(run_dir: Path, card: ModelCard, load: Callable[[Path], Any]) -> Any:
+    """The model for clips without a speaker baseline (None: the model has none), loaded by ``load``
+    once its sidecar matches the SHA-256 recorded in ``card``.
 
     Raises:
         ModelError: it is missing or invalid.
-        UntrustedModelError: its sidecar changed after saving, or its skops file holds unexpected types.
+        UntrustedModelError: its sidecar changed after saving, or one of its files is not what was saved.
     """
+    if card.baseline_free_sha256 is None:
+        return None
     sidecar = run_dir / BASELINE_FREE_MODEL_DIR / SIDECAR_FILE
     if not sidecar.is_file():
         raise ModelError(f"{sidecar} is missing; the model in {run_dir} has a companion for single clips. Retrain it")
-    if _sha256(sidecar) != sidecar_sha256:
+    _check_sha256(sidecar, card.baseline_free_sha256, recorded_in=run_dir / SIDECAR_FILE)
+    return load(run_dir / BASELINE_FREE_MODEL_DIR)
+
+
+def _check_sha256(path: Path, sha256: str, recorded_in: Path | str = SIDECAR_FILE) -> None:
+    """Refuse ``path`` where it no longer matches the SHA-256 recorded when it was saved.
+
+    Raises:
+        UntrustedModelError: it changed after saving.
+    """
+    if _sha256(path) != sha256:
         raise UntrustedModelError(
-            f"{sidecar} does not match the SHA-256 recorded in {run_dir / SIDECAR_FILE}: it changed after saving. "
+            f"{path} does not match the SHA-256 recorded in {recorded_in}: it changed after saving. "
             "Retrain the model, or restore the original file"
         )
-    return load_model(run_dir / BASELINE_FREE_MODEL_DIR)
 
 
 def _load_estimator(path: Path, sha256: str) -> Any:
@@ -164,14 +247,12 @@ def _load_estimator(path: Path, sha256: str) -> Any:
         ModelError: the file is missing or unreadable.
         UntrustedModelError: it holds unexpected types or changed after saving.
     """
+    import skops.io
+
     if not path.is_file():
         raise ModelError(f"{path} is missing; train a model into {path.parent} first")
     trusted = _checked_untrusted_types(path)
-    if _sha256(path) != sha256:
-        raise UntrustedModelError(
-            f"{path} does not match the SHA-256 recorded in {SIDECAR_FILE}: it changed after saving. "
-            "Retrain the model, or restore the original file"
-        )
+    _check_sha256(path, sha256)
     return skops.io.load(path, trusted=trusted)
 
 
@@ -191,6 +272,8 @@ def _read_card(path: Path) -> ModelCard:
 
 
 def _checked_untrusted_types(model_path: Path) -> list[str]:
+    import skops.io
+
     try:
         untrusted = skops.io.get_untrusted_types(file=model_path)
     except (zipfile.BadZipFile, KeyError, ValueError) as error:

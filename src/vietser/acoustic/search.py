@@ -6,7 +6,6 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
@@ -14,37 +13,12 @@ from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.calibration import Splits
 from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig
+from vietser.acoustic.records import CandidateScore, CVResult
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline
 from vietser.errors import ModelError
 
 VIEW_CALIBRATION_FOLDS = 3
-
-class CandidateScore(BaseModel):
-    """Cross-validated macro-F1 of one hyperparameter setting."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    params: dict[str, Any]
-    macro_f1_mean: float
-    macro_f1_std: float
-
-
-class CVResult(BaseModel):
-    """Outcome of the speaker-grouped hyperparameter search on the train split."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    n_splits: int
-    fold_speakers: list[list[str]]
-    best_params: dict[str, Any]
-    macro_f1_mean: float
-    macro_f1_std: float
-    candidates: list[CandidateScore]
-    baseline_free: CVResult | None = Field(
-        default=None, description="the search of the model for clips without a speaker baseline, if it has one"
-    )
-
 
 def speaker_folds(labels: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> Splits:
     """Stratified folds in which every speaker's clips fall in exactly one held-out fold.

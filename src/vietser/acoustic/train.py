@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
@@ -12,32 +11,32 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from vietser.acoustic.baseline_free import HomogeneityGate, companion_config, without_baseline
+from vietser.acoustic.baseline_free import HomogeneityGate, companion_config
 from vietser.acoustic.calibration import (
-    CalibrationReport,
     Splits,
     brier_score,
-    class_probabilities,
     expected_calibration_error,
     fit_calibrated,
     label_indices,
 )
 from vietser.acoustic.config import AcousticConfig, Normalisation
-from vietser.acoustic.domain import TrainingDomain
+from vietser.acoustic.domain import training_domain
+from vietser.acoustic.inference import AcousticInference, class_probabilities, feature_matrix
+from vietser.acoustic.ood import TrainingDomain
 from vietser.acoustic.models import feature_columns
-from vietser.acoustic.priors import temper
-from vietser.acoustic.search import CVResult, speaker_folds, tune, with_params
+from vietser.acoustic.records import CalibrationReport, CVResult, library_versions
+from vietser.acoustic.search import speaker_folds, tune, with_params
 from vietser.data.channel import is_copy_through
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import CorpusStats, anchored_to_calm, composition_copies
+from vietser.features.normalize import CorpusStats, composition_copies
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES, Emotion
 
 ECE_BINS = 10
 
 
-class AcousticModel(ClassifierMixin, BaseEstimator):
+class AcousticModel(AcousticInference, ClassifierMixin, BaseEstimator):
     """The acoustic model as a scikit-learn estimator over a features table.
 
     ``fit`` learns from exactly the rows it is given (the caller chooses them; a ``split``
@@ -131,46 +130,8 @@ class AcousticModel(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(CLASSES, dtype=object)
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities, shape (n, 3), columns in CLASSES order."""
-        return predict_proba(self, X)
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The most probable class name per row."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def ood_scores(self, X: pd.DataFrame) -> np.ndarray:
-        """Each row's distance from the training clips (1.0 = their edge); NaN for a model without a detector.
-        A row without a speaker baseline is measured by the companion that decides it."""
+    def _check_fitted(self) -> None:
         check_is_fitted(self, "estimator_")
-        if self.domain_ is None or len(X) == 0:
-            return np.full(len(X), np.nan)
-        scores = np.empty(len(X))
-        own, alone = self._by_decider(X)
-        if own.any():
-            scores[own] = self.domain_.ood_scores(feature_matrix(X[own], self.domain_.columns))
-        if alone.any():
-            scores[alone] = self.baseline_free_.ood_scores(self._for_companion(X[alone]))
-        return scores
-
-    def _for_companion(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Rows without a baseline as the companion reads them: anchored on the calm training clips by
-        the domain ``reference`` where the model has one."""
-        if self.reference is None or self.calm_stats_ is None:
-            return rows
-        columns = [column for column in raw_feature_columns(rows) if column in self.calm_stats_.mean]
-        anchored = anchored_to_calm(rows, self.reference, self.calm_stats_, columns)
-        return pd.concat([rows.drop(columns=columns), anchored], axis=1)[rows.columns]
-
-    def _by_decider(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of the rows this model decides and of those its companion decides (none without one):
-        rows without a baseline, and rows of a speaker whose clips hardly vary."""
-        if self.baseline_free_ is None:
-            return np.ones(len(X), dtype=bool), np.zeros(len(X), dtype=bool)
-        alone = without_baseline(X, self.feature_columns_)
-        if self.homogeneity_ is not None:
-            alone = alone | self.homogeneity_.homogeneous(X)
-        return ~alone, alone
 
 
 def measure_calibration(
@@ -205,51 +166,7 @@ def _training_domain(
     """The detector over the first view's own columns (not the speaker spreads), on the clips as they came."""
     detector_columns = [column for column in view if not column.startswith(SPREAD_PREFIX)]
     probabilities = class_probabilities(estimator, feature_matrix(train, columns))
-    return TrainingDomain.fit(feature_matrix(train, detector_columns), detector_columns, probabilities, seed)
-
-
-def predict_proba(model: AcousticModel, frame: pd.DataFrame) -> np.ndarray:
-    """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order.
-
-    A row outside the training data (out-of-domain score above 1) is mixed towards the
-    model's training prior, fully at a score of 3: it is never reported with high confidence.
-
-    Raises:
-        ModelError: the frame lacks some of the model's feature columns.
-    """
-    check_is_fitted(model, "estimator_")
-    missing = [column for column in model.feature_columns_ if column not in frame.columns]
-    if missing:
-        raise ModelError(
-            f"the features table lacks {len(missing)} columns the model reads (first: {missing[:3]}); "
-            "extract features with the same feature set and normalisation as at training"
-        )
-    if len(frame) == 0:
-        return np.zeros((0, len(CLASSES)))
-    probabilities = np.empty((len(frame), len(CLASSES)))
-    own, alone = model._by_decider(frame)
-    if alone.any():
-        probabilities[alone] = model.baseline_free_.predict_proba(model._for_companion(frame[alone]))
-    if own.any():
-        rows = frame[own]
-        decided = class_probabilities(model.estimator_, feature_matrix(rows, model.feature_columns_))
-        if model.domain_ is not None:
-            scores = model.domain_.ood_scores(feature_matrix(rows, model.domain_.columns))
-            decided = temper(decided, scores, model.domain_.class_prior)
-        probabilities[own] = decided
-    return probabilities
-
-
-def feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """The given columns as a float matrix, missing values as NaN.
-
-    Raises:
-        ModelError: a column is not numeric.
-    """
-    try:
-        return frame[columns].to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as error:
-        raise ModelError(f"feature columns must be numeric: {error}") from error
+    return training_domain(feature_matrix(train, detector_columns), detector_columns, probabilities, seed)
 
 
 def train_data_hash(X: np.ndarray, y: np.ndarray, columns: list[str]) -> str:
@@ -259,11 +176,6 @@ def train_data_hash(X: np.ndarray, y: np.ndarray, columns: list[str]) -> str:
     digest.update(np.ascontiguousarray(X, dtype="<f8").tobytes())
     digest.update("\n".join(map(str, y)).encode())
     return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a saved model depends on."""
-    return {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
 
 
 def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

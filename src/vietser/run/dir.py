@@ -27,6 +27,7 @@ from vietser.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from vietser.acoustic.inference import AcousticInference
     from vietser.acoustic.train import AcousticModel
     from vietser.config import RunConfig
     from vietser.decision import Decision
@@ -43,6 +44,7 @@ EXTRACTED_FEATURES_FILE = "extracted-features.parquet"  # vietser run: the manif
 MANIFEST_FILE = "manifest.csv"
 SKIPPED_FILE = "skipped.csv"
 MODEL_FILE = "model.skops"
+COMPILED_MODEL_FILE = "model.npz"  # the estimator as arrays, for prediction without scikit-learn
 BASELINE_FREE_MODEL_DIR = "baseline-free"  # inside a model folder: the model for clips without a speaker baseline
 SIDECAR_FILE = "model.json"
 PROFILES_FILE = "class_profiles.json"
@@ -152,6 +154,12 @@ class RunDir:
         from vietser.acoustic.persist import load_model
 
         return load_model(self.root)
+
+    def read_deployed_model(self) -> AcousticInference:
+        """The model as loaded to decide new audio: without scikit-learn where it compiled."""
+        from vietser.acoustic.persist import load_deployed_model
+
+        return load_deployed_model(self.root)
 
     def write_model(self, model: AcousticModel) -> Path:
         from vietser.acoustic.persist import save_model

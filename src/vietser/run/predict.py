@@ -139,7 +139,7 @@ class Predictor:
         run = RunDir(run_dir).require(PROFILES_FILE, RULEBOOK_FILE, ROUTER_FILE)
         verify_checksums(run_dir, DECIDING_FILES)
         self.config = read_reasoning_config(run_dir, llm, templates)
-        self.model = run.final_model.read_model()
+        self.model = run.final_model.read_deployed_model()
         if self.model.corpus_stats is None:
             raise ConfigError(f"the model in {run_dir} has no corpus statistics; retrain it with `vietser train`")
         self.corpus_stats = CorpusStats.model_validate(self.model.corpus_stats)
@@ -177,7 +177,7 @@ class Predictor:
         if skipped:
             source += f" ({len(skipped)} skipped, e.g. {skipped[0].path}: {skipped[0].reason})"
         self.reference = reference_stats(extracted.frame, raw_feature_columns(extracted.frame), source)
-        self.model.set_params(reference=self.reference)
+        self.model.reference = self.reference
         return skipped
 
     def predict_target(

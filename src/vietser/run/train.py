@@ -13,7 +13,7 @@ import pandas as pd
 
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.persist import save_model
-from vietser.acoustic.search import CVResult
+from vietser.acoustic.records import CVResult
 from vietser.acoustic.train import AcousticModel, own_training_rows
 from vietser.config import RunConfig
 from vietser.errors import ConfigError
