@@ -18,7 +18,6 @@ from vietser.acoustic.compiled import softmax
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.ood import TrainingDomain
 from vietser.acoustic.priors import temper
-from vietser.acoustic.records import CalibrationReport, CVResult
 from vietser.errors import ModelError
 from vietser.features.normalize import CorpusStats, anchored_to_calm
 from vietser.features.raw import raw_feature_columns
@@ -90,36 +89,11 @@ class DeployedModel(AcousticInference):
     the fitted state of an :class:`~vietser.acoustic.train.AcousticModel`, with no ``fit``."""
 
     def __init__(
-        self,
-        *,
-        config: AcousticConfig,
-        estimator: Any,
-        feature_columns: list[str],
-        cv: CVResult,
-        calibration: CalibrationReport | None,
-        train_data_sha256: str,
-        versions: dict[str, str],
-        domain: TrainingDomain | None,
-        baseline_free: AcousticInference | None,
-        calm_stats: CorpusStats | None,
-        homogeneity: HomogeneityGate | None,
-        corpus_stats: dict[str, Any] | None,
-        reference: CorpusStats | None,
+        self, config: AcousticConfig, corpus_stats: dict[str, Any] | None = None, reference: CorpusStats | None = None
     ) -> None:
-        self.config = self.config_ = config
-        self.estimator_ = estimator
-        self.feature_columns_ = feature_columns
-        self.cv_ = cv
-        self.calibration_ = calibration
-        self.train_data_sha256_ = train_data_sha256
-        self.versions_ = versions
-        self.domain_ = domain
-        self.baseline_free_ = baseline_free
-        self.calm_stats_ = calm_stats
-        self.homogeneity_ = homogeneity
+        self.config = config
         self.corpus_stats = corpus_stats
         self.reference = reference
-        self.classes_ = np.array(CLASSES, dtype=object)
 
 
 def predict_proba(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:

@@ -21,7 +21,7 @@ import warnings
 import zipfile
 from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -39,6 +39,8 @@ from vietser.run.dir import BASELINE_FREE_MODEL_DIR, COMPILED_MODEL_FILE, MODEL_
 
 if TYPE_CHECKING:
     from vietser.acoustic.train import AcousticModel
+
+Model = TypeVar("Model", bound=AcousticInference)
 
 # The compiled estimator must give the scikit-learn estimator's probabilities to within this.
 _COMPILED_TOLERANCE = 1e-9
@@ -161,21 +163,7 @@ def load_deployed_model(run_dir: str | Path) -> AcousticInference:
     _check_consistent(card, estimator, path)
     companion = _read_companion(run_dir, card, load_deployed_model)
     _warn_on_version_change(card.versions)
-    return DeployedModel(
-        config=card.config,
-        estimator=estimator,
-        feature_columns=card.feature_columns,
-        cv=card.cv,
-        calibration=card.calibration,
-        train_data_sha256=card.train_data_sha256,
-        versions=card.versions,
-        domain=card.domain,
-        baseline_free=companion,
-        calm_stats=card.calm_stats,
-        homogeneity=card.homogeneity,
-        corpus_stats=card.corpus_stats,
-        reference=card.reference,
-    )
+    return _restored(DeployedModel(card.config, card.corpus_stats, card.reference), card, estimator, companion)
 
 
 def load_model(run_dir: str | Path) -> AcousticModel:
@@ -195,6 +183,11 @@ def load_model(run_dir: str | Path) -> AcousticModel:
     companion = _read_companion(run_dir, card, load_model)
     _warn_on_version_change(card.versions)
     model = AcousticModel(card.config, card.corpus_stats, reference=card.reference)
+    return _restored(model, card, estimator, companion)
+
+
+def _restored(model: Model, card: ModelCard, estimator: Any, companion: AcousticInference | None) -> Model:
+    """``model`` with the fitted state that ``card``, ``estimator`` and ``companion`` hold."""
     model.config_ = card.config
     model.estimator_ = estimator
     model.feature_columns_ = card.feature_columns
