@@ -29,7 +29,9 @@ and the eGeMAPS + linear-SVM baseline.
   default), with a call-centre prior, and read against the other 21 clips as
   ``--reference`` (never the clip itself; read as calm speech, see
   :func:`vietser.features.normalize.anchored_to_calm`): clips called calm and
-  the highest angry/panic probability;
+  the highest angry/panic probability; also the range of clips called calm
+  by the fold models (each trained without one fold of actors), since one
+  model's count moves by several clips with the training speakers;
 - EmoDB speakers, each read against the calm clips of the other nine as
   ``--reference`` (a domain reference, never the speaker's own clips);
 - out of domain: share of clips whose out-of-domain score is above 1.
@@ -229,8 +231,11 @@ def calm_share(probabilities: np.ndarray) -> float:
     return float((probabilities.argmax(axis=1) == CLASSES.index("calm")).mean())
 
 
-def fold(system: System, ravdess: pd.DataFrame, copies: Copies, test: np.ndarray) -> dict[str, np.ndarray]:
-    """One leave-speakers-out fold: the held-out actors' studio, telephone and calm-only clips."""
+def fold(
+    system: System, ravdess: pd.DataFrame, copies: Copies, vi: pd.DataFrame, test: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One leave-speakers-out fold: the held-out actors' studio, telephone and calm-only clips, and the
+    vi-speech clips as plain predict reads them (how much the fold's training speakers sway them)."""
     is_test = ravdess["speaker"].isin(test).to_numpy()
     held = ravdess[is_test]
     fitted = Fitted(training_rows(ravdess[~is_test], copies[~is_test], system), system)
@@ -244,6 +249,7 @@ def fold(system: System, ravdess: pd.DataFrame, copies: Copies, test: np.ndarray
         "single_level": fitted.proba(copies.level[is_test].assign(speaker="")),
         "calm_prior": fitted.proba(held[held["label"] == "calm"], CALL_CENTRE),
         "ood": np.array([fitted.ood_share(held)]),
+        "vi": fitted.proba(vi.assign(speaker="")),
     }
 
 
@@ -260,15 +266,18 @@ def emodb_against_calm_of_others(fitted: Fitted, emodb: pd.DataFrame) -> np.ndar
     return probabilities
 
 
+def calm_count(probabilities: np.ndarray) -> int:
+    return int((probabilities.argmax(axis=1) == CLASSES.index("calm")).sum())
+
+
 def vi_row(probabilities: np.ndarray) -> str:
-    calm = int((probabilities.argmax(axis=1) == CLASSES.index("calm")).sum())
-    return f"{calm} of {len(probabilities)}; max {probabilities[:, 1:].max():.2f}"
+    return f"{calm_count(probabilities)} of {len(probabilities)}; max {probabilities[:, 1:].max():.2f}"
 
 
 def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: int) -> dict[str, str]:
     ravdess, emodb, vi = data["ravdess"], data["emodb"], data["vi"]
     copies = Copies.of(data, "ravdess")
-    results = Parallel(n_jobs=jobs)(delayed(fold)(system, ravdess, copies, test) for test in folds(ravdess, n_folds))
+    results = Parallel(n_jobs=jobs)(delayed(fold)(system, ravdess, copies, vi, test) for test in folds(ravdess, n_folds))
     pooled = {key: [result[key] for result in results] for key in results[0]}
     labels = np.concatenate(pooled["labels"])
     on_ravdess, on_emodb = Parallel(n_jobs=jobs)(
@@ -280,6 +289,7 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
     by_reference = "— (no companion)" if read[0] is None else vi_row(np.vstack(read))
     emodb_by_reference = emodb_against_calm_of_others(on_ravdess, emodb)
     emodb_labels = emodb["label"].to_numpy()
+    fold_calm = [calm_count(probabilities) for probabilities in pooled["vi"]]
     return {
         "within ravdess3 (macro-F1)": f"{macro_f1(labels, np.vstack(pooled['within'])):.3f}",
         "telephone, held-out actors (macro-F1)": f"{macro_f1(labels, np.vstack(pooled['phone'])):.3f}",
@@ -298,6 +308,9 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
         "calm-only speakers, EmoDB (called calm)": f"{calm_share(on_ravdess.proba(emodb[emodb['label'] == 'calm'])):.0%}",
         "calm-only speakers, ravdess3, `--priors calm=0.9,…`": f"{calm_share(np.vstack(pooled['calm_prior'])):.0%}",
         "vi-speech, plain predict (called calm; max P(angry/panic))": vi_row(on_ravdess.proba(single)),
+        "vi-speech, plain predict by each fold's model (called calm, min–max)": (
+            f"{min(fold_calm)}–{max(fold_calm)} of {len(vi)}"
+        ),
         "vi-speech, `--priors calm=0.9,angry=0.07,panic=0.03`": vi_row(on_ravdess.proba(single, CALL_CENTRE)),
         "vi-speech, the other 21 clips as `--reference`": by_reference,
         "ravdess3 → EmoDB, each speaker against the other speakers' calm clips as `--reference`": (
