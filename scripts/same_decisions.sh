@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Same decisions before and after a change of structure: run `vietser demo` (seed 0) and a fixed
 # `vietser run` on ravdess3 at two git revisions, then diff decisions.jsonl, summary.json and report.md
-# with absolute paths normalised. Exit 0 when every file is the same, 1 otherwise.
+# with absolute paths normalised, and what `vietser predict` says of one test actor's files with that
+# run (the path that decides new audio). Exit 0 when every file is the same, 1 otherwise.
 #
 #   scripts/same_decisions.sh BEFORE_REV AFTER_REV [--no-ravdess]
 #
@@ -46,7 +47,7 @@ vietser_at() {  # vietser_at WORKTREE ARGS...: the CLI of that revision
 
 run_revision() {  # run_revision SHA: demo (and ravdess3) outputs under $same_dir/runs/SHA
     local sha=$1 out="$same_dir/runs/$1" tree="$same_dir/tree-$1"
-    if [ -f "$out/done" ] && { [ "$with_ravdess" = no ] || [ -f "$out/ravdess-done" ]; }; then
+    if [ -f "$out/done" ] && { [ "$with_ravdess" = no ] || [ -f "$out/predict-done" ]; }; then
         return
     fi
     [ -d "$tree" ] || git worktree add --detach "$tree" "$sha" >/dev/null
@@ -61,27 +62,36 @@ run_revision() {  # run_revision SHA: demo (and ravdess3) outputs under $same_di
         vietser_at "$tree" run "$(ravdess_manifest)" -o "$out/ravdess" -j 2 >"$out/ravdess.log" 2>&1
         touch "$out/ravdess-done"
     fi
+    if [ "$with_ravdess" = yes ] && [ ! -f "$out/predict-done" ]; then
+        vietser_at "$tree" predict "$ravdess/audio/Actor_16" --run "$out/ravdess" --speaker-from folder \
+            -o "$out/ravdess-predict.jsonl" >"$out/predict.log" 2>&1
+        touch "$out/predict-done"
+    fi
 }
 
 normalised() {  # normalised SHA FILE: the file with that revision's paths replaced by placeholders
-    sed -E -e "s#$same_dir/runs/$1#OUT#g" -e "s#$same_dir/tree-$1#TREE#g" \
+    sed -E -e "s#$same_dir/runs/$1#OUT#g" -e "s#$same_dir/tree-$1#TREE#g" -e "s#$1#REV#g" \
         -e "s#[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC#TIME#g" "$same_dir/runs/$1/$2"
 }
 
 run_revision "$before"
 run_revision "$after"
 status=0
+compare() {  # compare FILE: that output of both revisions, diffed
+    if diff <(normalised "$before" "$1") <(normalised "$after" "$1") >"$same_dir/diff.txt"; then
+        echo "same: $1 ($(normalised "$before" "$1" | wc -l) lines)"
+    else
+        echo "DIFFERENT: $1 ($(wc -l <"$same_dir/diff.txt") diff lines, first ones below)"
+        head -20 "$same_dir/diff.txt"
+        status=1
+    fi
+}
 runs=(demo/run)
 [ "$with_ravdess" = yes ] && runs+=(ravdess)
 for run in "${runs[@]}"; do
     for file in decisions.jsonl summary.json report.md; do
-        if diff <(normalised "$before" "$run/$file") <(normalised "$after" "$run/$file") >"$same_dir/diff.txt"; then
-            echo "same: $run/$file ($(normalised "$before" "$run/$file" | wc -l) lines)"
-        else
-            echo "DIFFERENT: $run/$file ($(wc -l <"$same_dir/diff.txt") diff lines, first ones below)"
-            head -20 "$same_dir/diff.txt"
-            status=1
-        fi
+        compare "$run/$file"
     done
 done
+[ "$with_ravdess" = yes ] && compare ravdess-predict.jsonl
 exit $status
