@@ -143,3 +143,21 @@ def test_a_reference_with_too_few_usable_recordings_names_the_folder_and_the_fil
     assert result.exit_code != 0
     said = " ".join(result.output.split())
     assert "gives 1 usable recording(s)" in said and "broken.wav" in said and "at least 2" in said
+
+
+def test_files_read_without_a_baseline_of_their_speaker_get_a_note_saying_what_to_do(
+    trained_run: Path, tmp_path: Path, write_tone: ToneWriter
+) -> None:
+    for i in range(5):
+        write_tone(f"speaker/clip{i}.wav", f0=160 + 10 * i, duration_s=1.5, seed=i)
+    folder = tmp_path / "speaker"
+
+    alone = _predict(folder, trained_run, tmp_path / "alone.jsonl")
+    together = runner.invoke(
+        app, ["predict", str(folder), "--run", str(trained_run), "-o", str(tmp_path / "t.jsonl"), "--speaker-from", "folder"]
+    )
+
+    assert alone.exit_code == 0 and together.exit_code == 0, alone.output + together.output
+    assert _said("5 of 5 files were read without a baseline of their speaker", alone)
+    assert _said("--speaker-from folder", alone) and _said("--reference DIR", alone)
+    assert not _said("without a baseline", together)

@@ -150,6 +150,13 @@ def predict(
         err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
     print_outcomes(result.decisions, "decided")
     err_console.print(f"decided {len(result.decisions)}, skipped {len(result.skipped)}")
+    if result.without_baseline:
+        err_console.print(
+            f"[yellow]note:[/] {result.without_baseline} of {len(result.decisions)} files were read without a "
+            "baseline of their speaker (each alone, against the training corpus). On speech of another language "
+            "or channel such reads are not reliable: give each speaker several files with --speaker-from folder, "
+            "or a few ordinary recordings of the domain with --reference DIR"
+        )
     if not result.decisions:
         err_console.print(f"[bold red]error:[/] nothing in {target} could be decided; see the reasons above")
         raise typer.Exit(code=NOTHING_DECIDED_EXIT)

@@ -20,7 +20,13 @@ from vietser.decision import Decision
 from vietser.errors import ConfigError, FeatureError
 from vietser.features.extract import SkippedClip, extract_features
 from vietser.evidence import REFERENCE_COLUMN
-from vietser.features.normalize import SPEAKER_COLUMN, CorpusStats, normalize_by_speaker, reference_stats
+from vietser.features.normalize import (
+    SPEAKER_COLUMN,
+    CorpusStats,
+    has_speaker_baseline,
+    normalize_by_speaker,
+    reference_stats,
+)
 from vietser.features.raw import raw_feature_columns
 from vietser.integrity import DECIDING_FILES, verify_checksums
 from vietser.llm.client import LLMConfig, LLMOverrides, PromptTemplates
@@ -32,10 +38,13 @@ SpeakerFrom = Literal["file", "folder"]
 
 @dataclass
 class PredictResult:
-    """Decisions for the usable files, and every skipped file with its reason."""
+    """Decisions for the usable files, and every skipped file with its reason; ``without_baseline``
+    counts the decided files read with no baseline of their speaker and no reference (each alone,
+    against the training corpus)."""
 
     decisions: list[Decision]
     skipped: list[SkippedClip]
+    without_baseline: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,7 +205,7 @@ class Predictor:
         if not listing.files:
             return PredictResult([], listing.skipped)
         result = self.predict_paths(listing.files, speaker_from, jobs, progress)
-        return PredictResult(result.decisions, _by_path([*listing.skipped, *result.skipped]))
+        return PredictResult(result.decisions, _by_path([*listing.skipped, *result.skipped]), result.without_baseline)
 
     def predict_paths(
         self,
@@ -234,7 +243,13 @@ class Predictor:
         view = split_view(self.model, self.profiles, frame, self.config, self.priors)
         routes = self.router.route(view.probabilities, out_of_domain(view.frame))
         decisions = decide(view.frame, view.probabilities, view.evidence, view.confidence, routes, self.reasoner)
-        return PredictResult(decisions, extracted.skipped)
+        return PredictResult(decisions, extracted.skipped, self._without_baseline(extracted.frame))
+
+    def _without_baseline(self, frame: pd.DataFrame) -> int:
+        """How many rows are read with neither a baseline of their own speaker nor a reference."""
+        if self.reference is not None:
+            return 0
+        return int((~has_speaker_baseline(frame, self.config.min_clips_per_speaker)).sum())
 
     def _against_reference(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with ``z.`` against the reference and no baseline of its own, so the companion
