@@ -124,7 +124,7 @@ class OutOfDomainDetector(BaseEstimator):
             ModelError: the rows do not have the training number of columns.
         """
         check_is_fitted(self, "threshold_")
-        return self._state().ood_score(X) * self.threshold_
+        return self._state().score_samples(X)
 
     def ood_score(self, X: ArrayLike) -> np.ndarray:
         """Distance of each row over ``threshold_``: 1.0 is the edge of the training rows' ``quantile``.

@@ -62,8 +62,8 @@ class DetectorState:
         squared += self.residual_precision * np.sum(residual**2, axis=1)
         return np.sqrt(np.maximum(squared, 0.0))
 
-    def ood_score(self, X: ArrayLike) -> np.ndarray:
-        """Distance of each row over ``threshold``: 1.0 is the edge of the training rows.
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """Distance of each row from the training rows (non-finite values count as missing).
 
         Raises:
             ModelError: the rows do not have the training number of columns.
@@ -73,7 +73,15 @@ class DetectorState:
             raise ModelError(
                 f"the out-of-domain detector was fitted on {self.n_features_in} columns, got {features.shape[1]}"
             )
-        return self.distances(features) / self.threshold
+        return self.distances(features)
+
+    def ood_score(self, X: ArrayLike) -> np.ndarray:
+        """Distance of each row over ``threshold``: 1.0 is the edge of the training rows.
+
+        Raises:
+            ModelError: the rows do not have the training number of columns.
+        """
+        return self.score_samples(X) / self.threshold
 
     def to_dict(self) -> dict[str, Any]:
         """The state as JSON-safe lists and numbers (the detector's ``params`` are added by its estimator)."""

@@ -154,7 +154,7 @@ def load_deployed_model(run_dir: str | Path) -> AcousticInference:
     run_dir = Path(run_dir)
     card = _read_card(run_dir / SIDECAR_FILE)
     if card.compiled_sha256 is None:
-        return load_model(run_dir)
+        return _loaded_model(run_dir, card)
     path = run_dir / COMPILED_MODEL_FILE
     if not path.is_file():
         raise ModelError(f"{path} is missing; {run_dir / SIDECAR_FILE} records one. Retrain the model")
@@ -173,11 +173,15 @@ def load_model(run_dir: str | Path) -> AcousticModel:
         ModelError: files missing, sidecar invalid, or sidecar and model disagree.
         UntrustedModelError: the skops file holds unexpected types or was changed after saving.
     """
+    run_dir = Path(run_dir)
+    return _loaded_model(run_dir, _read_card(run_dir / SIDECAR_FILE))
+
+
+def _loaded_model(run_dir: Path, card: ModelCard) -> AcousticModel:
+    """The scikit-learn model of ``card`` in ``run_dir``, its files checked (see :func:`load_model`)."""
     from vietser.acoustic.train import AcousticModel
 
-    run_dir = Path(run_dir)
     model_path = run_dir / MODEL_FILE
-    card = _read_card(run_dir / SIDECAR_FILE)
     estimator = _load_estimator(model_path, card.model_sha256)
     _check_consistent(card, estimator, model_path)
     companion = _read_companion(run_dir, card, load_model)
