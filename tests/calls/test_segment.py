@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import soxr
 from pydantic import ValidationError
 
 from tests.calls.signals import (
     SR,
     held_notes,
+    pink_noise,
     silence,
     syllables,
     utterances,
+    vowels,
     with_floor,
 )
 from vietser.calls.segment import SegmentationConfig, Segmenter, segment_signal
-from vietser.calls.vad import VadBackend
+from vietser.calls.vad import VadBackend, band_spectra, noise_likelihood_ratio
+from vietser.data.channel import telephone
 
 SPANS = [(1.0, 3.0), (4.5, 7.0), (9.0, 10.5)]
 
@@ -90,6 +94,51 @@ def test_silence_steady_music_and_noise_give_no_segment(make) -> None:  # noqa: 
     segments = segmenter.feed(make()) + segmenter.flush()
 
     assert segments == []
+
+
+def _loud_and_quiet_in_line_noise(phone: bool) -> np.ndarray:
+    """Pink noise at -46 dBFS, a voice at 1–3 s and the same voice 26 dB quieter (near the noise) at 5–7 s."""
+    signal = pink_noise(10.0, 0.005)
+    signal[1 * SR : 3 * SR] += vowels(2.0)
+    signal[5 * SR : 7 * SR] += 0.05 * vowels(2.0, f0=170.0, seed=1)
+    if not phone:
+        return signal
+    coded = telephone(signal, SR)
+    return soxr.resample(coded.samples, coded.sample_rate, SR).astype(np.float32)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["studio", "telephone"])
+def test_a_quiet_voice_in_steady_line_noise_is_found_by_its_spectrum(phone: bool) -> None:
+    signal = _loud_and_quiet_in_line_noise(phone)
+
+    found = [(s.start_s, s.end_s) for s in segment_signal(signal)]
+    by_webrtc_alone = list(segment_signal(signal, SegmentationConfig(likelihood_threshold=None)))
+
+    assert len(found) == 2 and len(by_webrtc_alone) == 1
+    assert abs(found[1][0] - 5.0) < 0.2 and abs(found[1][1] - 7.0) < 0.2
+
+
+@pytest.mark.parametrize("rate_hz", [0.1, 0.5, 2.0])
+def test_line_noise_drifting_in_level_adds_no_segment_to_webrtcs(rate_hz: float) -> None:
+    t = np.arange(60 * SR) / SR
+    drifting = pink_noise(60.0, 0.01) * (10 ** (3 * np.sin(2 * np.pi * rate_hz * t) / 20)).astype(np.float32)
+
+    found = [(s.start_s, s.end_s) for s in segment_signal(drifting)]
+    alone = SegmentationConfig(likelihood_threshold=None)
+    by_webrtc_alone = [(s.start_s, s.end_s) for s in segment_signal(drifting, alone)]
+
+    assert found == by_webrtc_alone and len(found) <= 1
+
+
+def test_the_likelihood_ratio_reads_a_frame_raised_evenly_as_louder_noise() -> None:
+    noise = band_spectra(pink_noise(30.0, 0.01, seed=3))
+    expected = noise.mean(axis=0)
+
+    steady = noise_likelihood_ratio(noise, expected)
+    louder = noise_likelihood_ratio(4 * noise, expected)  # 6 dB up across the band
+
+    assert 0.1 < np.median(steady) < 0.3
+    assert np.median(louder) == pytest.approx(np.median(steady), abs=0.05)
 
 
 def test_segments_are_the_same_whatever_the_block_size() -> None:

@@ -43,6 +43,12 @@ class SegmentationConfig(BaseModel):
         description="frames below this level are never speech (for webrtc, after the gain that brings the "
         "channel's speech to -23 dBFS)",
     )
+    likelihood_threshold: float | None = Field(
+        default=0.5,
+        gt=0,
+        description="a frame is also speech when its spectrum's mean log-likelihood ratio against the channel's "
+        "noise spectrum (over 3 frames) exceeds this; None: the VAD backend alone",
+    )
     min_dynamics_db: float = Field(
         default=1.0,
         ge=0,
@@ -80,7 +86,12 @@ class Segmenter:
 
     def __init__(self, config: SegmentationConfig = SegmentationConfig()) -> None:
         self.config = config
-        self._vad = FrameVad(config.vad, config.aggressiveness, min_dbfs=config.min_dbfs)
+        self._vad = FrameVad(
+            config.vad,
+            config.aggressiveness,
+            min_dbfs=config.min_dbfs,
+            likelihood_threshold=config.likelihood_threshold,
+        )
         self._gap = max(1, round(config.merge_gap_s / FRAME_S))
         self._pad = round(config.pad_s / FRAME_S)
         self._max = round(config.max_segment_s / FRAME_S)
