@@ -48,7 +48,9 @@ LEVEL_STRIDE_FRAMES = 10
 MAX_GAIN_DB = 30.0
 FFT_SIZE = 512
 _WINDOW = np.hanning(FRAME_SAMPLES).astype(np.float32)
-_BAND = (np.fft.rfftfreq(FFT_SIZE, 1 / SAMPLE_RATE) >= 300) & (np.fft.rfftfreq(FFT_SIZE, 1 / SAMPLE_RATE) <= 3400)
+_WINDOW_POWER = float(np.sum(np.square(_WINDOW, dtype=np.float64)))  # a band bin's expected power for unit white noise
+_FREQUENCIES = np.fft.rfftfreq(FFT_SIZE, 1 / SAMPLE_RATE)
+_BAND = (_FREQUENCIES >= 300) & (_FREQUENCIES <= 3400)
 BAND_BINS = int(_BAND.sum())
 LIKELIHOOD_FRAMES = 3  # frames the likelihood ratio is averaged over, this one and the two before
 
@@ -60,9 +62,14 @@ class VadBackend(str, Enum):
     PRAAT = "praat"
 
 
+def whole_frames(block: np.ndarray) -> np.ndarray:
+    """``block`` as rows of :data:`FRAME_SAMPLES` samples, a trailing part frame left out (a view, no copy)."""
+    return block[: len(block) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+
+
 def frame_dbfs(block: np.ndarray) -> np.ndarray:
     """RMS level in dBFS of each whole :data:`FRAME_SAMPLES` frame of ``block``."""
-    frames = block[: len(block) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    frames = whole_frames(block)
     rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
@@ -90,17 +97,17 @@ class ChannelTracker:
         channel: its gain (dB) and its :func:`noise_likelihood_ratio`."""
         gains, ratios = np.empty(len(levels)), np.empty(len(levels))
         done = 0
-        for frame in [*range(-self._seen % LEVEL_STRIDE_FRAMES, len(levels), LEVEL_STRIDE_FRAMES), len(levels)]:
+        for frame in range(-self._seen % LEVEL_STRIDE_FRAMES, len(levels), LEVEL_STRIDE_FRAMES):
             gains[done:frame] = self._gain
             ratios[done:frame] = noise_likelihood_ratio(spectra[done:frame], self._noise)
-            self._remember(levels[done:frame], spectra[done:frame])
-            done = frame
-            if frame < len(levels):
-                self._remember(levels[frame : frame + 1], spectra[frame : frame + 1])
-                self._update()
-                gains[frame] = self._gain
-                ratios[frame] = noise_likelihood_ratio(spectra[frame : frame + 1], self._noise)[0]
-                done = frame + 1
+            self._remember(levels[done : frame + 1], spectra[done : frame + 1])
+            self._update()  # from the frames up to and including this one, which is the first to use it
+            gains[frame] = self._gain
+            ratios[frame] = noise_likelihood_ratio(spectra[frame : frame + 1], self._noise)[0]
+            done = frame + 1
+        gains[done:] = self._gain
+        ratios[done:] = noise_likelihood_ratio(spectra[done:], self._noise)
+        self._remember(levels[done:], spectra[done:])
         return gains, ratios
 
     def _remember(self, levels: np.ndarray, spectra: np.ndarray) -> None:
@@ -115,13 +122,13 @@ class ChannelTracker:
         to_target = TARGET_DBFS - speech_dbfs
         gain = to_target if to_target <= 0 else max(0.0, min(to_target, self.min_dbfs - noise_dbfs))
         self._gain = float(np.clip(gain, -MAX_GAIN_DB, MAX_GAIN_DB))
-        floor = 10 ** ((self.min_dbfs - self._gain) / 10) * float(np.sum(np.square(_WINDOW, dtype=np.float64)))
+        floor = 10 ** ((self.min_dbfs - self._gain) / 10) * _WINDOW_POWER
         self._noise = np.maximum(self._spectra[:filled][levels <= quiet_dbfs].mean(axis=0), np.float32(floor))
 
 
 def band_spectra(block: np.ndarray) -> np.ndarray:
     """Power spectrum of each whole frame of ``block`` (Hann window) in the telephone band, 300–3400 Hz."""
-    frames = block[: len(block) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    frames = whole_frames(block)
     spectra = np.empty((len(frames), BAND_BINS), dtype=np.float32)
     for first in range(0, len(frames), 64):  # a few frames at a time: no full-block complex copy
         chunk = np.fft.rfft(frames[first : first + 64].astype(np.float32) * _WINDOW, FFT_SIZE, axis=1)[:, _BAND]
@@ -176,7 +183,7 @@ class FrameVad:
             speech = level > self._praat_threshold(block)
         else:
             scale = (10 ** (gains / 20)).astype(np.float32)[:, None]  # float32 frames: no float64 copy of the block
-            gained = (block[: len(level) * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES) * scale).ravel()
+            gained = (whole_frames(block) * scale).ravel()
             speech = self._webrtc_flags(gained, len(level))
         if self.likelihood_threshold is not None:
             speech |= self._smoothed_ratios(ratios) > self.likelihood_threshold
