@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.domain [--jobs 2] [--folds 6]
+    python -m benchmarks.domain [--jobs 2] [--folds 6] [--adaptation] [--weights] [--pooled]
 
 One table; each system trained and measured in the same run: today's
 defaults, last round's defaults (speaker z over all clips, no spread columns,
@@ -75,6 +75,7 @@ from vietser.features.normalize import CorpusStats, normalize_by_speaker, refere
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 from vietser.pipeline import OOD_LIMIT
+from vietser.run.adapt import DEFAULT_WEIGHT
 
 DATA = RAVDESS.parent
 EMODB = DATA / "emodb"
@@ -323,31 +324,67 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
 
 ADAPTATION_COUNTS = (0, 10, 30, 100)
 ADAPTATION_DRAWS = 5
-TARGET_WEIGHT = 5  # each labelled target clip counts as this many (repeated rows)
+ISSUE_WEIGHT = 5  # the weight of the issue's line to beat (eGeMAPS baseline, labelled clips ×5)
 
 
-def adaptation_point(system: System, data: dict[str, pd.DataFrame], count: int, draw: int) -> float:
-    """Macro-F1 on five EmoDB speakers after ``count`` labelled clips of the other five joined training."""
-    emodb = data["emodb"]
-    speakers = np.array(sorted(emodb["speaker"].unique()))
+def adaptation_point(
+    system: System, data: dict[str, pd.DataFrame], count: int, draw: int, weight: int, source: str = "ravdess"
+) -> float:
+    """Macro-F1 on half the speakers of the other corpus (EmoDB, or ravdess3 from EmoDB) after ``count``
+    labelled clips of its other half joined the ``source`` training clips, each counted ``weight`` times
+    (repeated rows, as `vietser adapt --weight`)."""
+    target = data["emodb" if source == "ravdess" else "ravdess"]
+    speakers = np.array(sorted(target["speaker"].unique()))
     rng = np.random.default_rng(draw)
     rng.shuffle(speakers)
     pool, test = speakers[: len(speakers) // 2], speakers[len(speakers) // 2 :]
-    pool_rows = with_z(emodb[emodb["speaker"].isin(pool)].reset_index(drop=True), system.spread)
+    pool_rows = with_z(target[target["speaker"].isin(pool)].reset_index(drop=True), system.spread)
     labelled = pool_rows.iloc[rng.choice(len(pool_rows), count, replace=False)] if count else None
-    extra = pd.concat([labelled] * TARGET_WEIGHT, ignore_index=True) if labelled is not None else None
-    fitted = Fitted(training_rows(data["ravdess"], Copies.of(data, "ravdess"), system), system, extra)
-    held = emodb[emodb["speaker"].isin(test)].reset_index(drop=True)
+    extra = pd.concat([labelled] * weight, ignore_index=True) if labelled is not None else None
+    fitted = Fitted(training_rows(data[source], Copies.of(data, source), system), system, extra)
+    held = target[target["speaker"].isin(test)].reset_index(drop=True)
     return macro_f1(held["label"].to_numpy(), fitted.proba(held))
 
 
-def adaptation_curve(system: System, data: dict[str, pd.DataFrame], jobs: int) -> dict[int, list[float]]:
-    tasks = [(count, draw) for count in ADAPTATION_COUNTS for draw in range(ADAPTATION_DRAWS)]
-    scores = Parallel(n_jobs=jobs)(delayed(adaptation_point)(system, data, c, d) for c, d in tasks)
-    curve: dict[int, list[float]] = {count: [] for count in ADAPTATION_COUNTS}
-    for (count, _), score in zip(tasks, scores):
-        curve[count].append(score)
-    return curve
+WEIGHT_CHOICES = (5, 10, 20, 40)
+WEIGHT_COUNTS = (30, 100)
+WEIGHT_DRAWS = 3
+
+
+def weight_choice(data: dict[str, pd.DataFrame], jobs: int) -> dict[tuple[int, int], list[float]]:
+    """How `vietser adapt`'s default weight was chosen: the default system adapted the other way,
+    EmoDB → ravdess3, per (count, weight); so ravdess3 → EmoDB measures the weight rather than picks it."""
+    tasks = [(count, weight, draw) for count in WEIGHT_COUNTS for weight in WEIGHT_CHOICES for draw in range(WEIGHT_DRAWS)]
+    scores = Parallel(n_jobs=jobs)(
+        delayed(adaptation_point)(SYSTEMS["defaults"], data, c, d, w, source="emodb") for c, w, d in tasks
+    )
+    chosen: dict[tuple[int, int], list[float]] = {}
+    for (count, weight, _), score in zip(tasks, scores):
+        chosen.setdefault((count, weight), []).append(score)
+    return chosen
+
+
+def adaptation_curves(
+    columns: list[tuple[str, int]], data: dict[str, pd.DataFrame], jobs: int
+) -> dict[tuple[str, int], dict[int, list[float]]]:
+    """The adaptation curve of each (system name, weight) column; with no labelled clip the weight plays
+    no part, so those points are fitted once per system."""
+    tasks = {
+        (name, weight if count else 0, count, draw)
+        for name, weight in columns
+        for count in ADAPTATION_COUNTS
+        for draw in range(ADAPTATION_DRAWS)
+    }
+    ordered = sorted(tasks)
+    scores = Parallel(n_jobs=jobs)(delayed(adaptation_point)(SYSTEMS[n], data, c, d, w) for n, w, c, d in ordered)
+    by_task = dict(zip(ordered, scores))
+    return {
+        (name, weight): {
+            count: [by_task[(name, weight if count else 0, count, draw)] for draw in range(ADAPTATION_DRAWS)]
+            for count in ADAPTATION_COUNTS
+        }
+        for name, weight in columns
+    }
 
 
 def pooled_fold(system: System, both: pd.DataFrame, copies: Copies, test: np.ndarray) -> dict[str, np.ndarray]:
@@ -417,6 +454,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, str]]:
     parser.add_argument("--folds", type=int, default=6)
     parser.add_argument("--adaptation", action="store_true", help="also the EmoDB adaptation curve (slow)")
     parser.add_argument("--pooled", action="store_true", help="also ravdess3 + EmoDB pooled in one training set")
+    parser.add_argument(
+        "--weights", action="store_true", help="also how adapt's default weight was chosen (EmoDB → ravdess3, slow)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     data = load_data(args.jobs)
@@ -428,15 +468,26 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, str]]:
     for row in results[names[0]]:
         print(f"| {row} | " + " | ".join(results[name][row] for name in names) + " |")
     if args.adaptation:
-        adapted = {name: adaptation_curve(SYSTEMS[name], data, args.jobs) for name in (names[0], names[-1])}
+        columns = [(names[0], DEFAULT_WEIGHT), (names[0], ISSUE_WEIGHT), (names[-1], ISSUE_WEIGHT), (names[-1], DEFAULT_WEIGHT)]
+        adapted = adaptation_curves(columns, data, args.jobs)
         print("\n### Adaptation: ravdess3 → EmoDB with labelled EmoDB clips of other speakers\n")
         print(f"Mean (min–max) macro-F1 on 5 held-out EmoDB speakers over {ADAPTATION_DRAWS} draws of the labelled "
-              f"speakers; each labelled clip weighted ×{TARGET_WEIGHT}.\n")
-        print("| labelled target clips | " + " | ".join(adapted) + " |")
+              f"speakers; each labelled clip counted ×{DEFAULT_WEIGHT} (`vietser adapt`'s default) or "
+              f"×{ISSUE_WEIGHT} (the issue's line to beat).\n")
+        print("| labelled target clips | " + " | ".join(f"{name} ×{weight}" for name, weight in adapted) + " |")
         print("|---:|" + "---:|" * len(adapted))
         for count in ADAPTATION_COUNTS:
             cells = [f"{np.mean(c[count]):.3f} ({min(c[count]):.2f}–{max(c[count]):.2f})" for c in adapted.values()]
             print(f"| {count} | " + " | ".join(cells) + " |")
+    if args.weights:
+        chosen = weight_choice(data, args.jobs)
+        print("\n### Choosing `vietser adapt --weight`: EmoDB → ravdess3, labelled clips of 9 actors, tested on the other 9\n")
+        print(f"Mean (min–max) macro-F1 over {WEIGHT_DRAWS} draws, default system.\n")
+        print("| labelled clips | " + " | ".join(f"×{w}" for w in WEIGHT_CHOICES) + " |")
+        print("|---:|" + "---:|" * len(WEIGHT_CHOICES))
+        for count in WEIGHT_COUNTS:
+            cells = [chosen[(count, w)] for w in WEIGHT_CHOICES]
+            print(f"| {count} | " + " | ".join(f"{np.mean(c):.3f} ({min(c):.2f}–{max(c):.2f})" for c in cells) + " |")
     if args.pooled:
         print("\n### Two corpora in one training set (ravdess3 + EmoDB, default system)\n")
         print(f"{args.folds} leave-speakers-out folds over the 28 speakers of both corpora.\n")

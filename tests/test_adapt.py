@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vietser.acoustic import load_model
-from vietser.run.adapt import adapt_run
+from vietser.run.adapt import DEFAULT_WEIGHT, adapt_run
 from vietser.cli import app
 from vietser.errors import ConfigError
 from vietser.run.predict import load_predictor
@@ -43,7 +43,7 @@ def test_adapt_refits_on_labelled_target_clips_and_reads_single_clips_against_th
 
     assert result.exit_code == 0, result.output
     record = json.loads((adapted / "adaptation.json").read_text(encoding="utf-8"))
-    assert record["labelled_clips"] == 12 and record["reference_clips"] == 12 and record["weight"] == 5
+    assert record["labelled_clips"] == 12 and record["reference_clips"] == 12 and record["weight"] == DEFAULT_WEIGHT
     source_model, adapted_model = load_model(trained_run / "final-model"), load_model(adapted / "final-model")
     assert adapted_model.train_data_sha256_ != source_model.train_data_sha256_
     assert adapted_model.corpus_stats != source_model.corpus_stats
@@ -59,3 +59,10 @@ def test_adapt_needs_something_to_adapt_to_and_a_new_folder(trained_run: Path, t
         adapt_run(trained_run, tmp_path / "new")
     with pytest.raises(ConfigError, match="exists"):
         adapt_run(trained_run, trained_run, labels=pd.DataFrame())
+
+
+def test_adapt_help_states_the_default_weight() -> None:
+    result = runner.invoke(app, ["adapt", "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    assert f"(default {DEFAULT_WEIGHT})" in result.output

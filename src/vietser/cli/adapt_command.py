@@ -24,7 +24,9 @@ def adapt(
         Optional[Path],
         typer.Option(help="Labelled clips of your domain (a manifest; e.g. exported from the review app)."),
     ] = None,
-    weight: Annotated[int, typer.Option(help="How many times each labelled clip counts in the refit.")] = 5,
+    weight: Annotated[
+        Optional[int], typer.Option(help="How many times each labelled clip counts in the refit (default 20).")
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
 ) -> None:
     """Adapt RUN to your domain into a new run directory; the source run is left as it is."""
@@ -37,14 +39,14 @@ def adapt(
             output,
             audio=None if audio is None else _unlabelled(audio),
             labels=None if labels is None else load_manifest(labels, default_split="train"),
-            weight=weight,
+            **({} if weight is None else {"weight": weight}),
             jobs=jobs,
         )
     for clip in result.skipped:
         err_console.print(f"[yellow]skipped[/] {clip.path}: {clip.reason}")
     console.print(
         f"adapted run: {result.run_dir} ({result.reference} unlabelled reference clips, "
-        f"{result.labelled} labelled clips ×{weight}); router and rules are the source run's"
+        f"{result.labelled} labelled clips ×{result.weight}); router and rules are the source run's"
     )
 
 
