@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -9,6 +10,7 @@ from sklearn.model_selection import cross_val_predict
 from tests.acoustic.frames import FrameMaker, train_rows
 from vietser.acoustic import AcousticConfig, AcousticModel, predict_proba, speaker_folds
 from vietser.acoustic import search as acoustic_search
+from vietser.data.channel import copy_name
 from vietser.errors import ModelError
 from vietser.features.normalize import CorpusStats
 from vietser.labels import CLASSES
@@ -37,6 +39,19 @@ def test_training_cv_never_puts_a_speaker_in_two_folds(feature_frame: FrameMaker
     assert len(fold_speakers) == 4
     assert sum(len(s) for s in fold_speakers) == len(set().union(*fold_speakers))
     assert set().union(*fold_speakers) == set(frame.loc[frame["split"] == "train", "speaker"])
+
+
+def test_training_cv_holds_out_a_speakers_channel_copies_with_the_speaker(feature_frame: FrameMaker) -> None:
+    rows = train_rows(feature_frame())
+    copies = rows.assign(
+        speaker=[copy_name(s, "telephone") for s in rows["speaker"]],
+        clip_id=[copy_name(c, "telephone") for c in rows["clip_id"]],
+    )
+    model = AcousticModel(AcousticConfig(cv_folds=4, measure_calibration=False)).fit(pd.concat([rows, copies]))
+
+    fold_speakers = [set(speakers) for speakers in model.cv_.fold_speakers]
+    assert set().union(*fold_speakers) == set(rows["speaker"])
+    assert sum(len(s) for s in fold_speakers) == rows["speaker"].nunique()
 
 
 def test_probabilities_sum_to_one_with_columns_in_classes_order(feature_frame: FrameMaker) -> None:

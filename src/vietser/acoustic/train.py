@@ -26,7 +26,7 @@ from vietser.acoustic.ood import TrainingDomain
 from vietser.acoustic.models import feature_columns
 from vietser.acoustic.records import CalibrationReport, CVResult, library_versions
 from vietser.acoustic.search import speaker_folds, tune, with_params
-from vietser.data.channel import is_copy_through
+from vietser.data.channel import is_copy_through, source_speakers
 from vietser.errors import ModelError
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, composition_copies
@@ -179,7 +179,9 @@ def train_data_hash(X: np.ndarray, y: np.ndarray, columns: list[str]) -> str:
 
 
 def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and speakers of training rows.
+    """Features, labels and speakers of training rows (a channel copy's speaker is its source's: a fold
+    that holds out a speaker holds out the speaker's copies too, or calibration and the search learn
+    from a model that heard the same utterance through another channel).
 
     Raises:
         ModelError: a label outside CLASSES, or fewer than two classes.
@@ -188,7 +190,7 @@ def _training_arrays(rows: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray
     label_indices(y)  # raises on labels outside CLASSES
     if len(set(y)) < 2:
         raise ModelError(f"the training rows have only the class {sorted(set(y))}; a classifier needs at least two")
-    return feature_matrix(rows, columns), y, rows["speaker"].astype(str).to_numpy(dtype=object)
+    return feature_matrix(rows, columns), y, source_speakers(rows["speaker"])
 
 
 def _with_composition_copies(train: pd.DataFrame, config: AcousticConfig) -> pd.DataFrame:

@@ -149,6 +149,14 @@ def is_copy_through(speakers: pd.Series, channels: tuple[ChannelName, ...]) -> n
     return speakers.astype(str).str.endswith(suffixes).to_numpy()
 
 
+def source_speakers(speakers: pd.Series) -> np.ndarray:
+    """The speaker each row was recorded from: a pseudo-speaker of channel copies maps back to its
+    source, so speaker-grouped folds keep a speaker's copies with the speaker's own clips."""
+    names = speakers.astype(str)
+    suffix = "(?:" + "|".join(CHANNELS) + ")"
+    return names.str.replace(f"{COPY_SEPARATOR}{suffix}$", "", regex=True).to_numpy(dtype=object)
+
+
 def with_channel_copies(
     manifest: pd.DataFrame, channels: tuple[ChannelName, ...], out_dir: Path, seed: int = 0
 ) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from scipy.optimize import minimize
 from sklearn.model_selection import cross_val_predict
 
 from vietser.acoustic import AcousticConfig, AcousticModel, CVResult, speaker_folds
+from vietser.data.channel import source_speakers
 from vietser.errors import ConfigError, ManifestError
 from vietser.labels import CLASSES
 from vietser.rules.core import PROBABILITY_FLOOR, firing_matrix
@@ -93,7 +94,8 @@ class FittedRules:
 def oof_probabilities(
     train: pd.DataFrame, config: AcousticConfig, n_folds: int = 5, tuned: CVResult | None = None
 ) -> np.ndarray:
-    """Acoustic probabilities of every row of ``train``, each from a model that never heard its speaker.
+    """Acoustic probabilities of every row of ``train``, each from a model that never heard its speaker
+    (nor the speaker's channel copies).
 
     An :class:`~vietser.acoustic.AcousticModel` with ``config`` is fitted on the other folds'
     speakers (speaker-grouped, stratified folds), with the hyperparameters of ``tuned`` when given
@@ -101,7 +103,7 @@ def oof_probabilities(
     ``cross_val_predict`` would encode it as integers for ``predict_proba``, and the model reads class names.
     """
     labels = train["label"].astype(str).to_numpy()
-    speakers = train["speaker"].astype(str).to_numpy()
+    speakers = source_speakers(train["speaker"])
     config = config.model_copy(update={"measure_calibration": False})
     folds = speaker_folds(labels, speakers, n_folds, config.seed)
     return cross_val_predict(AcousticModel(config, tuned=tuned), train, cv=folds, method="predict_proba")
