@@ -13,7 +13,7 @@ labelled ones, each counted ``weight`` times. The router, rulebook and configura
 
 Measured (``python -m benchmarks.domain --adaptation``, ravdess3 → EmoDB,
 labelled clips of other EmoDB speakers counted ×20, 5 draws): macro-F1
-0.54 / 0.73 / 0.83 / 0.90 with 0 / 10 / 30 / 100 labelled clips; how ×20 was
+0.57 / 0.71 / 0.85 / 0.88 with 0 / 10 / 30 / 100 labelled clips; how ×20 was
 chosen: ``--weights``.
 """
 
@@ -40,6 +40,8 @@ from vietser.run.dir import RunDir
 # 0.765 / 0.765 / 0.786 / 0.780 and 0.802 / 0.823 / 0.836 / 0.843 macro-F1), so that ravdess3 -> EmoDB
 # in benchmarks/domain.py measures it rather than chose it. A few hundred training clips outnumber a
 # few dozen labelled ones; at x5 they barely move the fit.
+# Since speaker-grouped folds keep channel copies with their speaker (2026-12-03) the same table reads
+# 0.768 / 0.775 / 0.771 / 0.792 and 0.812 / 0.826 / 0.816 / 0.844: x40 leads there now; not yet re-chosen.
 DEFAULT_WEIGHT = 20
 
 
