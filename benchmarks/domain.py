@@ -346,6 +346,10 @@ def adaptation_point(
     return macro_f1(held["label"].to_numpy(), fitted.proba(held))
 
 
+def mean_range(scores: list[float]) -> str:
+    return f"{np.mean(scores):.3f} ({min(scores):.2f}–{max(scores):.2f})"
+
+
 WEIGHT_CHOICES = (5, 10, 20, 40)
 WEIGHT_COUNTS = (30, 100)
 WEIGHT_DRAWS = 3
@@ -477,8 +481,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, str]]:
         print("| labelled target clips | " + " | ".join(f"{name} ×{weight}" for name, weight in adapted) + " |")
         print("|---:|" + "---:|" * len(adapted))
         for count in ADAPTATION_COUNTS:
-            cells = [f"{np.mean(c[count]):.3f} ({min(c[count]):.2f}–{max(c[count]):.2f})" for c in adapted.values()]
-            print(f"| {count} | " + " | ".join(cells) + " |")
+            print(f"| {count} | " + " | ".join(mean_range(curve[count]) for curve in adapted.values()) + " |")
     if args.weights:
         chosen = weight_choice(data, args.jobs)
         print("\n### Choosing `vietser adapt --weight`: EmoDB → ravdess3, labelled clips of 9 actors, tested on the other 9\n")
@@ -486,8 +489,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, str]]:
         print("| labelled clips | " + " | ".join(f"×{w}" for w in WEIGHT_CHOICES) + " |")
         print("|---:|" + "---:|" * len(WEIGHT_CHOICES))
         for count in WEIGHT_COUNTS:
-            cells = [chosen[(count, w)] for w in WEIGHT_CHOICES]
-            print(f"| {count} | " + " | ".join(f"{np.mean(c):.3f} ({min(c):.2f}–{max(c):.2f})" for c in cells) + " |")
+            print(f"| {count} | " + " | ".join(mean_range(chosen[(count, w)]) for w in WEIGHT_CHOICES) + " |")
     if args.pooled:
         print("\n### Two corpora in one training set (ravdess3 + EmoDB, default system)\n")
         print(f"{args.folds} leave-speakers-out folds over the 28 speakers of both corpora.\n")

@@ -24,6 +24,7 @@ over the phone from 0.86 to 0.92 macro-F1).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,18 +144,20 @@ def copy_name(name: str, channel: ChannelName) -> str:
 
 def is_copy_through(speakers: pd.Series, channels: tuple[ChannelName, ...]) -> np.ndarray:
     """True for the rows whose speaker is a pseudo-speaker of copies through one of ``channels``."""
-    suffixes = tuple(copy_name("", channel) for channel in channels)
-    if not suffixes:
+    if not channels:
         return np.zeros(len(speakers), dtype=bool)
-    return speakers.astype(str).str.endswith(suffixes).to_numpy()
+    return speakers.astype(str).str.endswith(_copy_suffixes(channels)).to_numpy()
 
 
 def source_speakers(speakers: pd.Series) -> np.ndarray:
     """The speaker each row was recorded from: a pseudo-speaker of channel copies maps back to its
     source, so speaker-grouped folds keep a speaker's copies with the speaker's own clips."""
-    names = speakers.astype(str)
-    suffix = "(?:" + "|".join(CHANNELS) + ")"
-    return names.str.replace(f"{COPY_SEPARATOR}{suffix}$", "", regex=True).to_numpy(dtype=object)
+    suffix = "|".join(re.escape(suffix) for suffix in _copy_suffixes(CHANNELS))
+    return speakers.astype(str).str.replace(f"(?:{suffix})$", "", regex=True).to_numpy(dtype=object)
+
+
+def _copy_suffixes(channels: tuple[ChannelName, ...]) -> tuple[str, ...]:
+    return tuple(copy_name("", channel) for channel in channels)
 
 
 def with_channel_copies(

@@ -35,13 +35,10 @@ from vietser.features.raw import raw_feature_columns
 from vietser.integrity import TRAINED_FILES, update_checksums, verify_checksums
 from vietser.run.dir import RunDir
 
-# How many times a labelled target clip counts. Chosen on the reverse direction (EmoDB -> ravdess3,
-# 30 / 100 labelled clips of 9 actors, tested on the other 9, 3 draws; weights 5 / 10 / 20 / 40:
-# 0.765 / 0.765 / 0.786 / 0.780 and 0.802 / 0.823 / 0.836 / 0.843 macro-F1), so that ravdess3 -> EmoDB
-# in benchmarks/domain.py measures it rather than chose it. A few hundred training clips outnumber a
-# few dozen labelled ones; at x5 they barely move the fit.
-# Since speaker-grouped folds keep channel copies with their speaker (2026-12-03) the same table reads
-# 0.768 / 0.775 / 0.771 / 0.792 and 0.812 / 0.826 / 0.816 / 0.844: x40 leads there now; not yet re-chosen.
+# How many times a labelled target clip counts: a few hundred training clips outnumber a few dozen
+# labelled ones, and at x5 they barely move the fit. Chosen on the reverse direction (EmoDB -> ravdess3,
+# `python -m benchmarks.domain --weights`), where x20 led before the training folds kept channel copies
+# with their speaker; since that fix x40 leads there (30 / 100 clips: 0.792 / 0.844 against 0.771 / 0.816).
 DEFAULT_WEIGHT = 20
 
 
