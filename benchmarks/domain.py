@@ -350,7 +350,7 @@ def mean_range(scores: list[float]) -> str:
     return f"{np.mean(scores):.3f} ({min(scores):.2f}–{max(scores):.2f})"
 
 
-WEIGHT_CHOICES = (5, 10, 20, 40)
+WEIGHT_CHOICES = (5, 10, 20, 40, 80, 160)
 WEIGHT_COUNTS = (30, 100)
 WEIGHT_DRAWS = 3
 

@@ -25,7 +25,7 @@ def adapt(
         typer.Option(help="Labelled clips of your domain (a manifest; e.g. exported from the review app)."),
     ] = None,
     weight: Annotated[
-        Optional[int], typer.Option(help="How many times each labelled clip counts in the refit (default 20).")
+        Optional[int], typer.Option(help="How many times each labelled clip counts in the refit (default 80).")
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel feature workers.")] = 1,
 ) -> None:
