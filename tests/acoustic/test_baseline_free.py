@@ -10,7 +10,7 @@ from sklearn.metrics import f1_score
 
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
-from vietser.acoustic.baseline_free import without_baseline
+from vietser.acoustic.baseline_free import HomogeneityGate, without_baseline
 from vietser.acoustic.inference import DeployedModel
 from vietser.acoustic.persist import load_deployed_model
 from vietser.features.catalog import SPREAD_PREFIX
@@ -185,6 +185,15 @@ def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_
     called_calm = np.mean(trained.predict(calm_only) == "calm")
     assert called_calm > np.mean(np.array(CLASSES)[speaker_model_only(trained, calm_only).argmax(axis=1)] == "calm") + 0.2
     assert called_calm > 0.8
+
+
+def test_the_gate_reads_each_spread_column_once_when_views_repeat_them(training) -> None:  # noqa: ANN001
+    spread = [c for c in training.columns if c.startswith(SPREAD_PREFIX)]
+    once = HomogeneityGate.fit(training, spread)
+    twice = HomogeneityGate.fit(training, [*spread, *spread])  # a late fusion lists them in every view
+
+    assert once is not None and twice == once
+    assert len(twice.columns) == len(set(twice.columns))
 
 
 LEVEL_COLUMN = "egemaps.loudness_sma3_amean"

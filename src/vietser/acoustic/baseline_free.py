@@ -93,7 +93,8 @@ class HomogeneityGate(BaseModel):
     def fit(cls, clips: pd.DataFrame, speaker_columns: list[str]) -> HomogeneityGate | None:
         """The gate of training ``clips`` (raw, ``z.`` and ``spread.`` columns, ``label``, ``speaker``);
         None when no speaker has both a spread and enough calm clips."""
-        columns = [column for column in speaker_columns if column.startswith(SPREAD_PREFIX)]
+        # Each view of a late fusion lists the spread columns again; the score is their mean, so once each.
+        columns = list(dict.fromkeys(column for column in speaker_columns if column.startswith(SPREAD_PREFIX)))
         full = clips.dropna(subset=columns).groupby(SPEAKER_COLUMN)[columns].first()
         raw = [column.removeprefix(SPREAD_PREFIX) for column in columns]
         calm = clips[clips["label"] == Emotion.CALM.value].groupby(SPEAKER_COLUMN)[raw]
