@@ -12,6 +12,7 @@ from vietser.acoustic import AcousticConfig, AcousticModel, load_model, predict_
 from vietser.acoustic.inference import DeployedModel
 from vietser.acoustic.persist import load_deployed_model
 from vietser.errors import ModelError, UntrustedModelError
+from vietser.features.cache import FEATURE_VERSION
 from vietser.labels import CLASSES
 
 
@@ -140,6 +141,20 @@ def test_sidecar_of_an_older_format_asks_for_retraining(trained: AcousticModel, 
 
     with pytest.raises(ModelError, match="format 1.*Retrain"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("load", [load_model, load_deployed_model])
+def test_model_trained_on_features_of_another_version_is_refused(
+    trained: AcousticModel, tmp_path: Path, load: object
+) -> None:
+    save_model(trained, tmp_path)
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["versions"]["features"] == str(FEATURE_VERSION)
+    del card["versions"]["features"]  # saved before the features' version was recorded: version 1
+    (tmp_path / "model.json").write_text(json.dumps(card))
+
+    with pytest.raises(ModelError, match=f"features of version 1; this vietser computes version {FEATURE_VERSION}"):
+        load(tmp_path)  # type: ignore[operator]
 
 
 def test_deployed_model_decides_as_the_trained_model(trained: AcousticModel, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from tests.features.conftest import ManifestMaker
+from vietser.features.cache import FEATURE_VERSION
 from vietser.features.catalog import SPREAD_FEATURES, SPREAD_PREFIX
 from vietser.errors import ConfigError
 from vietser.features.smile import smile_columns
@@ -138,7 +139,7 @@ def test_features_parquet_round_trip_keeps_values_order_and_version(
     write_features(frame, path)
     pd.testing.assert_frame_equal(read_features(path), frame)
     metadata = json.loads(pq.read_schema(path).metadata[b"vietser.features"])
-    assert metadata == {"feature_sets": ["egemaps", "prosody", "emobase"], "feature_version": 1}
+    assert metadata == {"feature_sets": ["egemaps", "prosody", "emobase"], "feature_version": FEATURE_VERSION}
 
 
 def test_reading_a_missing_features_table_says_what_to_do(tmp_path: Path) -> None:

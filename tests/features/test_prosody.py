@@ -9,7 +9,7 @@ from scipy.signal import find_peaks
 from tests.conftest import make_voice_like
 from vietser.data.audio import SAMPLE_RATE, Audio
 from vietser.errors import FeatureError
-from vietser.features.prosody import COLUMNS, extract_prosody, prominent_peaks
+from vietser.features.prosody import COLUMNS, UTTERANCE_MARGIN_S, extract_prosody, prominent_peaks, utterance
 
 
 def _audio(samples: np.ndarray, name: str = "clip.wav") -> Audio:
@@ -71,6 +71,18 @@ def test_leading_silence_does_not_change_speech_rate() -> None:
     assert extract_prosody(_audio(padded))["prosody.speech_rate"] == pytest.approx(
         extract_prosody(_audio(speech))["prosody.speech_rate"], rel=0.05
     )
+
+
+def test_utterance_drops_the_padding_and_keeps_pauses_inside() -> None:
+    phrase = make_voice_like(duration_s=1.0)
+    gap = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    inner = np.concatenate([phrase, gap, phrase])
+    kept = utterance(_audio(np.concatenate([silence, inner, silence]), "padded.wav"))
+    assert kept.path == "padded.wav"
+    assert kept.duration_s == pytest.approx(len(inner) / SAMPLE_RATE + 2 * UTTERANCE_MARGIN_S, abs=0.08)
+    # A clip without padding keeps all but the edge the intensity window cannot centre a frame on.
+    assert utterance(_audio(inner)).duration_s == pytest.approx(len(inner) / SAMPLE_RATE, abs=0.05)
 
 
 def test_pause_between_two_phrases_is_measured() -> None:

@@ -32,6 +32,17 @@ def test_f0_semitone_mean_of_a_200_hz_voice() -> None:
     assert values[F0_MEAN] == pytest.approx(12 * math.log2(200.0 / 27.5), abs=0.5)
 
 
+def test_padding_silence_does_not_change_the_functionals() -> None:
+    # RAVDESS clips are about half silence, EmoDB's and call segments almost none: the same
+    # speech must give the same loudness percentiles and rates however much padding it has.
+    speech = make_voice_like(duration_s=1.5)
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    tight = extract_smile("egemaps", _audio(speech))
+    padded = extract_smile("egemaps", _audio(np.concatenate([silence, speech, silence])))
+    for feature in (LOUDNESS_MEAN, "egemaps.loudness_sma3_percentile20.0", "egemaps.VoicedSegmentsPerSec"):
+        assert padded[feature] == pytest.approx(tight[feature], rel=0.15), feature  # untrimmed: 0.3-0.5x
+
+
 def test_louder_copy_has_higher_loudness() -> None:
     quiet = extract_smile("egemaps", _audio(make_voice_like(amplitude=0.1)))
     loud = extract_smile("egemaps", _audio(make_voice_like(amplitude=0.4)))

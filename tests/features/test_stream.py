@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import make_voice_like
+from vietser.features.cache import FEATURE_VERSION
 from vietser.data.audio import file_sha256
 from vietser.errors import ConfigError
 from vietser.features.extract import Progress, extract_features, read_features, write_features
@@ -152,7 +153,7 @@ def test_each_chunk_is_one_row_group_and_the_version_is_recorded(tmp_path: Path)
     parquet = pq.ParquetFile(result.output)
     assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [4, 4, 1]
     recorded = json.loads(parquet.schema_arrow.metadata[b"vietser.features"])
-    assert recorded == {"feature_sets": ["prosody"], "feature_version": 1}
+    assert recorded == {"feature_sets": ["prosody"], "feature_version": FEATURE_VERSION}
 
 
 def test_progress_counts_up_to_every_clip_across_chunks(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from vietser.acoustic.compiled import CompiledEstimator, compile_estimator
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.inference import AcousticInference, DeployedModel, estimator_probabilities
 from vietser.acoustic.ood import TrainingDomain
-from vietser.acoustic.records import CalibrationReport, CVResult, library_versions
+from vietser.acoustic.records import FEATURES_VERSION_KEY, CalibrationReport, CVResult, library_versions
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.features.normalize import CorpusStats
 from vietser.labels import CLASSES
@@ -162,7 +162,7 @@ def load_deployed_model(run_dir: str | Path) -> AcousticInference:
     estimator = CompiledEstimator.load(path)
     _check_consistent(card, estimator, path)
     companion = _read_companion(run_dir, card, load_deployed_model)
-    _warn_on_version_change(card.versions)
+    _check_versions(card.versions, run_dir)
     return _restored(DeployedModel(card.config, card.corpus_stats, card.reference), card, estimator, companion)
 
 
@@ -185,7 +185,7 @@ def _loaded_model(run_dir: Path, card: ModelCard) -> AcousticModel:
     estimator = _load_estimator(model_path, card.model_sha256)
     _check_consistent(card, estimator, model_path)
     companion = _read_companion(run_dir, card, load_model)
-    _warn_on_version_change(card.versions)
+    _check_versions(card.versions, run_dir)
     model = AcousticModel(card.config, card.corpus_stats, reference=card.reference)
     return _restored(model, card, estimator, companion)
 
@@ -296,8 +296,20 @@ def _check_consistent(card: ModelCard, estimator: Any, model_path: Path) -> None
         )
 
 
-def _warn_on_version_change(saved: dict[str, str]) -> None:
+def _check_versions(saved: dict[str, str], run_dir: Path) -> None:
+    """Refuse a model trained on features this vietser no longer computes; warn on other library versions.
+
+    Raises:
+        ModelError: the features' version differs (models saved before it was recorded had version 1).
+    """
     current = library_versions()
+    trained_on = saved.get(FEATURES_VERSION_KEY, "1")
+    if trained_on != current[FEATURES_VERSION_KEY]:
+        raise ModelError(
+            f"the model in {run_dir} was trained on features of version {trained_on}; this vietser computes "
+            f"version {current[FEATURES_VERSION_KEY]} (see vietser.features.cache), so its decisions would be "
+            "wrong. Retrain it with `vietser run`"
+        )
     changed = [f"{name} {saved.get(name)} -> {now}" for name, now in current.items() if saved.get(name) != now]
     if changed:
         details = ", ".join(changed)

@@ -54,6 +54,13 @@ class CalibrationReport(BaseModel):
     brier_after: float
 
 
+# The key of :data:`~vietser.features.cache.FEATURE_VERSION` among a model's versions.
+FEATURES_VERSION_KEY = "features"
+
+
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries a saved model depends on."""
-    return {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
+    """Versions of the libraries a saved model depends on, and of the features it was trained on."""
+    from vietser.features.cache import FEATURE_VERSION
+
+    libraries = {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
+    return {**libraries, FEATURES_VERSION_KEY: str(FEATURE_VERSION)}

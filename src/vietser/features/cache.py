@@ -17,8 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# Bump whenever an extractor's output changes; old entries are then ignored.
-FEATURE_VERSION = 1
+# Bump whenever an extractor's output changes; old entries are then ignored, and models
+# trained on the old features refuse to load. 2: openSMILE reads the utterance without its padding.
+FEATURE_VERSION = 2
 CACHE_ENV = "VIETSER_CACHE_DIR"
 
 

@@ -14,7 +14,8 @@ Every value is computed on one clip; all are finite or the clip is rejected:
   sounding frames.
 * The *utterance* runs from the first to the last sounding frame: leading
   and trailing silence is recording padding, not speaking behaviour, so
-  ``speech_rate``, ``pause_ratio`` and ``voiced_fraction`` ignore it.
+  ``speech_rate``, ``pause_ratio`` and ``voiced_fraction`` ignore it, and
+  openSMILE analyses only the utterance (:func:`utterance`).
 * ``speech_rate``: syllable nuclei per second of utterance. A nucleus is an
   intensity peak above the sounding threshold, standing at least 2 dB above
   the dips that separate it from its neighbouring peaks, and voiced.
@@ -68,6 +69,9 @@ SEMITONE_REFERENCE_HZ = 27.5
 SILENCE_BELOW_P99_DB = 25.0
 MIN_DIP_DB = 2.0
 MIN_PAUSE_S = 0.2
+# Kept on either side of the utterance: the intensity window (64 ms) already
+# reaches into the padding, and a word's onset or release may lie below the threshold.
+UTTERANCE_MARGIN_S = 0.05
 MIN_VOICED_FRAMES = 5
 # Praat's standard voice-report settings for jitter and shimmer.
 PERIOD_FLOOR_S = 0.0001
@@ -107,6 +111,33 @@ def extract_prosody(audio: Audio) -> dict[str, float]:
     return {PREFIX + name: float(values[name]) for name in NAMES}
 
 
+def utterance(audio: Audio) -> Audio:
+    """The clip from its first to its last sounding frame, ``UTTERANCE_MARGIN_S`` either side.
+
+    Corpora pad their clips very differently (RAVDESS about half of each clip is
+    silence, EmoDB and segmented calls almost none); functionals over the whole
+    clip (loudness percentiles, voiced segments per second, every mean over frames)
+    would measure the padding, not the voice. A clip Praat cannot analyse is
+    returned whole (its features then fail or stand as they are).
+    """
+    sound = parselmouth.Sound(audio.samples.astype(np.float64), sampling_frequency=audio.sample_rate)
+    try:
+        intensity = sound.to_intensity(minimum_pitch=INTENSITY_MIN_PITCH_HZ, time_step=TIME_STEP_S)
+    except parselmouth.PraatError:
+        return audio
+    db, times = intensity.values[0], intensity.xs()
+    sounding = np.flatnonzero(db >= _sounding_threshold(db))
+    start = max(0, int((times[sounding[0]] - UTTERANCE_MARGIN_S) * audio.sample_rate))
+    stop = min(len(audio.samples), int(np.ceil((times[sounding[-1]] + UTTERANCE_MARGIN_S) * audio.sample_rate)))
+    if start == 0 and stop == len(audio.samples):
+        return audio
+    return Audio(samples=audio.samples[start:stop], sample_rate=audio.sample_rate, path=audio.path)
+
+
+def _sounding_threshold(db: np.ndarray) -> float:
+    return max(float(np.percentile(db, 99)) - SILENCE_BELOW_P99_DB, float(db.min()))
+
+
 def semitones(f0_hz: np.ndarray) -> np.ndarray:
     """Frequency in semitones above 27.5 Hz (the eGeMAPS reference)."""
     return 12.0 * np.log2(f0_hz / SEMITONE_REFERENCE_HZ)
@@ -134,7 +165,7 @@ def _hnr_db(strength: np.ndarray) -> float:
 def _intensity_and_timing(
     db: np.ndarray, times: np.ndarray, f0: np.ndarray, pitch_times: np.ndarray
 ) -> dict[str, float]:
-    threshold = max(float(np.percentile(db, 99)) - SILENCE_BELOW_P99_DB, float(db.min()))
+    threshold = _sounding_threshold(db)
     sounding = db >= threshold
     first, last = np.flatnonzero(sounding)[[0, -1]]
     span_s = (last - first + 1) * TIME_STEP_S

@@ -17,6 +17,7 @@ from opensmile.core.lib import OpenSmileException
 
 from vietser.data.audio import Audio
 from vietser.errors import FeatureError
+from vietser.features.prosody import utterance
 
 OPENSMILE_SETS: dict[str, opensmile.FeatureSet] = {
     "egemaps": opensmile.FeatureSet.eGeMAPSv02,
@@ -48,14 +49,16 @@ def smile_columns(name: str) -> tuple[str, ...]:
 
 
 def extract_smile(name: str, audio: Audio) -> dict[str, float]:
-    """Compute the functionals of openSMILE set ``name`` for one clip, keyed ``<name>.<openSMILE name>``.
+    """Compute the functionals of openSMILE set ``name`` over the clip's :func:`utterance` (without its
+    leading and trailing silence), keyed ``<name>.<openSMILE name>``.
 
     Raises:
         FeatureError: openSMILE failed or returned non-finite values.
     """
     smile = _smile(name)
     try:
-        frame = smile.process_signal(audio.samples, audio.sample_rate)
+        speech = utterance(audio)
+        frame = smile.process_signal(speech.samples, speech.sample_rate)
     except (OpenSmileException, RuntimeError, ValueError) as exc:
         raise FeatureError(audio.path, f"openSMILE failed: {exc}") from exc
     values = frame.to_numpy(dtype=np.float64)[0]
