@@ -33,14 +33,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from vietser.acoustic.config import AcousticConfig, Normalisation
+from vietser.acoustic.config import AcousticConfig, FeatureView, Normalisation
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import MIN_STD, SPEAKER_COLUMN
 from vietser.labels import Emotion
 
 
 def companion_config(config: AcousticConfig, speaker_columns: list[str]) -> AcousticConfig | None:
-    """The companion's configuration: ``config``'s first view, its raw columns; None where a model of
+    """The companion's configuration: ``config``'s first view (``both`` read as ``voice``), its raw
+    columns; None where a model of
     ``config`` reading ``speaker_columns`` gets no companion — it reads no speaker-normalised columns, or no
     spread columns by which the rows without a baseline are told."""
     if config.normalisation is not Normalisation.SPEAKER or not any(
@@ -49,6 +50,9 @@ def companion_config(config: AcousticConfig, speaker_columns: list[str]) -> Acou
         return None
     return config.model_copy(
         update={
+            # Read without a baseline, a clip's absolute level and spectrum say more about its channel
+            # than its speaker's arousal.
+            "feature_set": FeatureView.VOICE if config.feature_set is FeatureView.BOTH else config.feature_set,
             "late_fusion": (),
             "normalisation": Normalisation.CORPUS,
             "calm_shares": (),

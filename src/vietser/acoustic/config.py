@@ -26,12 +26,15 @@ class ModelKind(str, Enum):
 class FeatureView(str, Enum):
     """The columns one acoustic model reads, named by the extracted feature sets they come from
     (:data:`VIEW_SETS`): one set, or ``both`` = eGeMAPS + prosody. emobase and ComParE are the wide
-    openSMILE sets, see :mod:`vietser.features.smile`. An extracted set itself is a
+    openSMILE sets, see :mod:`vietser.features.smile`. ``voice`` is eGeMAPS + prosody without the
+    columns a recording chain moves (:data:`vietser.features.catalog.CHANNEL_ROBUST_GROUPS`): what the
+    model for clips without a speaker baseline reads. An extracted set itself is a
     :data:`vietser.features.catalog.FeatureSetName`."""
 
     EGEMAPS = "egemaps"
     PROSODY = "prosody"
     BOTH = "both"
+    VOICE = "voice"
     EMOBASE = "emobase"
     COMPARE = "compare"
 
@@ -41,6 +44,7 @@ VIEW_SETS: dict[FeatureView, tuple[FeatureSetName, ...]] = {
     FeatureView.EGEMAPS: ("egemaps",),
     FeatureView.PROSODY: ("prosody",),
     FeatureView.BOTH: ("egemaps", "prosody"),
+    FeatureView.VOICE: ("egemaps", "prosody"),
     FeatureView.EMOBASE: ("emobase",),
     FeatureView.COMPARE: ("compare",),
 }
@@ -91,7 +95,7 @@ class AcousticConfig(BaseModel):
     feature_set: FeatureView = FeatureView.BOTH
     late_fusion: tuple[FeatureView, ...] = Field(
         default=(FeatureView.EMOBASE,),
-        description="further feature sets, each read by its own model of the same kind, tuned on its own; "
+        description="further feature sets, each read by its own model of the same kind, tuned inside the fusion; "
         "the class probabilities of all views are averaged before calibration. Empty: one model on feature_set. "
         "On RAVDESS (6 folds) eGeMAPS+prosody fused with emobase lifts macro-F1 by about 0.01-0.02",
     )
