@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from vietser.acoustic.config import CalibrationMethod
+from vietser.features.cache import FEATURE_VERSION
 
 
 class CandidateScore(BaseModel):
@@ -60,7 +61,5 @@ FEATURES_VERSION_KEY = "features"
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a saved model depends on, and of the features it was trained on."""
-    from vietser.features.cache import FEATURE_VERSION
-
     libraries = {name: version(name) for name in ("vietser", "scikit-learn", "numpy", "skops")}
     return {**libraries, FEATURES_VERSION_KEY: str(FEATURE_VERSION)}
