@@ -60,7 +60,7 @@ def test_fused_views_decide_what_neither_view_can_alone() -> None:
     assert fused > max(alone) + 0.2
 
 
-def test_the_first_view_is_tuned_alone_and_the_next_inside_the_fusion() -> None:
+def test_each_view_is_tuned_on_its_own_columns() -> None:
     model = AcousticModel(FUSED).fit(train_rows(split_information_frame()))
 
     fusion = model.estimator_.estimator  # calibrated around the fusion
@@ -68,10 +68,6 @@ def test_the_first_view_is_tuned_alone_and_the_next_inside_the_fusion() -> None:
     assert model.feature_columns_ == ["z.egemaps.arousal", "z.egemaps.noise", "z.prosody.noise", "z.emobase.quality", "z.emobase.noise"]
     assert set(model.cv_.best_params) == {"both__model__C", "emobase__model__C"}
     assert {name.split("__")[0] for c in model.cv_.candidates for name in c.params} == {"both", "emobase"}
-    # emobase tells only angry from panic: alone it scores little, so it is scored inside the fusion
-    emobase = [c for c in model.cv_.candidates if "emobase__model__C" in c.params]
-    assert max(c.macro_f1_mean for c in emobase) == model.cv_.macro_f1_mean > 0.85
-    assert model.cv_.best_params["emobase__model__C"] == max(emobase, key=lambda c: c.macro_f1_mean).params["emobase__model__C"]
     assert [columns for _, _, columns in fusion.views] == [[0, 1, 2], [3, 4]]
 
 

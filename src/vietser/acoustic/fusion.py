@@ -2,7 +2,7 @@
 
 Concatenating a small interpretable set (eGeMAPS + prosody, ~100 values) with a
 wide one (emobase, ~1000) under one regularisation strength lets the wide set
-dominate; a model per view, each with its own regularisation, keeps both voices. On
+dominate; a model per view, each tuned on its own, keeps both voices. On
 RAVDESS (6-fold leave-speakers-out) the fused logistic regressions beat either
 view alone — see docs/design.md.
 """

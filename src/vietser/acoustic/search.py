@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedGroupKFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from vietser.acoustic.calibration import Splits
-from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig, FeatureView
+from vietser.acoustic.config import MARGIN_KINDS, AcousticConfig
 from vietser.acoustic.records import CandidateScore, CVResult
 from vietser.acoustic.fusion import LateFusion
 from vietser.acoustic.models import PARAM_GRIDS, build_pipeline
@@ -82,46 +82,33 @@ def tune(
     """The unfitted model with the hyperparameters chosen by speaker-grouped CV, and the search result.
 
     With several views (``X``'s columns are the views' columns one after the other, ``view_sizes``
-    long) the first view's pipeline is tuned on its own columns; each further view in turn is tuned
-    inside the :class:`~vietser.acoustic.fusion.LateFusion` of the views before it, scored as a whole
-    on the same folds. A wide view alone scores about the same at every C (emobase on RAVDESS:
-    0.87-0.90) and would be picked by noise, though the fusion depends on it: one such pick
-    (C = 0.3 against 0.001) took RAVDESS -> EmoDB from 0.52 to 0.31.
+    long) each view's pipeline is tuned on its own columns; the result is their
+    :class:`~vietser.acoustic.fusion.LateFusion`, scored as a whole on the same folds.
     """
     pipeline = build_pipeline(config.model, config.seed)
     grid = PARAM_GRIDS[config.model]
     if len(view_sizes) == 1:
         cv = search_hyperparameters(pipeline, grid, X, y, speakers, splits)
         return clone(pipeline).set_params(**cv.best_params), cv
-    views = list(zip(config.views, _view_positions(view_sizes)))
-    (first, first_positions), later = views[0], views[1:]
-    alone = search_hyperparameters(pipeline, grid, X[:, first_positions], y, speakers, splits)
-    chosen = {first.value: alone.best_params}
-    candidates = [_prefixed(first.value, candidate) for candidate in alone.candidates]
-    best = alone
-    for number, (view, _) in enumerate(later, start=2):
-        scored = []
-        for point in ParameterGrid(grid):
-            fused = _fused(config, views[:number], {**chosen, view.value: point})
-            scores = cross_val_score(fused, X, y, cv=splits, scoring="f1_macro", n_jobs=1, error_score="raise")
-            scored.append(CandidateScore(params=point, macro_f1_mean=float(scores.mean()), macro_f1_std=float(scores.std())))
-        best = max(scored, key=lambda candidate: candidate.macro_f1_mean)
-        chosen[view.value] = best.params
-        candidates += [_prefixed(view.value, candidate) for candidate in scored]
+    results = {
+        view.value: search_hyperparameters(pipeline, grid, X[:, positions], y, speakers, splits)
+        for view, positions in zip(config.views, _view_positions(view_sizes))
+    }
+    fused = _fused(config, view_sizes, {name: result.best_params for name, result in results.items()})
+    scores = cross_val_score(fused, X, y, cv=splits, scoring="f1_macro", n_jobs=1, error_score="raise")
     cv = CVResult(
         n_splits=len(splits),
         fold_speakers=fold_speakers(speakers, splits),
-        best_params={f"{name}__{key}": value for name, params in chosen.items() for key, value in params.items()},
-        macro_f1_mean=best.macro_f1_mean,
-        macro_f1_std=best.macro_f1_std,
-        candidates=candidates,
+        best_params={f"{name}__{key}": value for name, result in results.items() for key, value in result.best_params.items()},
+        macro_f1_mean=float(scores.mean()),
+        macro_f1_std=float(scores.std()),
+        candidates=[
+            candidate.model_copy(update={"params": {f"{name}__{k}": v for k, v in candidate.params.items()}})
+            for name, result in results.items()
+            for candidate in result.candidates
+        ],
     )
-    return _fused(config, views, chosen), cv
-
-
-def _prefixed(view: str, candidate: CandidateScore) -> CandidateScore:
-    """``candidate`` with its parameters named ``<view>__<name>``, as a fusion's are."""
-    return candidate.model_copy(update={"params": {f"{view}__{name}": value for name, value in candidate.params.items()}})
+    return fused, cv
 
 
 def with_params(config: AcousticConfig, view_sizes: list[int], params: dict[str, Any]) -> ClassifierMixin:
@@ -139,7 +126,7 @@ def with_params(config: AcousticConfig, view_sizes: list[int], params: dict[str,
         for key, value in params.items():
             view, _, name = key.partition("__")
             by_view[view][name] = value
-        return _fused(config, list(zip(config.views, _view_positions(view_sizes))), by_view)
+        return _fused(config, view_sizes, by_view)
     except (KeyError, ValueError) as error:
         raise ModelError(
             f"hyperparameters {params} do not fit a {config.model.value} model on {[v.value for v in config.views]}: "
@@ -147,14 +134,14 @@ def with_params(config: AcousticConfig, view_sizes: list[int], params: dict[str,
         ) from error
 
 
-def _fused(
-    config: AcousticConfig, views: list[tuple[FeatureView, list[int]]], params: dict[str, dict[str, Any]]
-) -> LateFusion:
-    """One model per view on its own columns (``views``: each view with its column positions), each
-    with its view's hyperparameters, fused."""
+def _fused(config: AcousticConfig, view_sizes: list[int], params: dict[str, dict[str, Any]]) -> LateFusion:
+    """One model per view on its own columns, each with its view's hyperparameters, fused."""
     pipeline = build_pipeline(config.model, config.seed)
     return LateFusion(
-        [(view.value, _view_model(config, clone(pipeline).set_params(**params[view.value])), positions) for view, positions in views]
+        [
+            (view.value, _view_model(config, clone(pipeline).set_params(**params[view.value])), positions)
+            for view, positions in zip(config.views, _view_positions(view_sizes))
+        ]
     )
 
 
