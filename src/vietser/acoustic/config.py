@@ -95,7 +95,7 @@ class AcousticConfig(BaseModel):
     feature_set: FeatureView = FeatureView.BOTH
     late_fusion: tuple[FeatureView, ...] = Field(
         default=(FeatureView.EMOBASE,),
-        description="further feature sets, each read by its own model of the same kind, tuned inside the fusion; "
+        description="further feature sets, each read by its own model of the same kind, tuned on its own columns; "
         "the class probabilities of all views are averaged before calibration. Empty: one model on feature_set. "
         "On RAVDESS (6 folds) eGeMAPS+prosody fused with emobase lifts macro-F1 by about 0.01-0.02",
     )
@@ -105,9 +105,9 @@ class AcousticConfig(BaseModel):
         description="with speaker normalisation, also train on copies of each training speaker read against "
         "subsets of their clips with these calm shares, e.g. [1.0, 0.8, 0.6, 0.25], so that a speaker's "
         "baseline means the same whether they are calm in every clip or in few. Off by default: on RAVDESS "
-        "it lifts calm-only speakers called calm to 96 % (EmoDB 89 %; the default, which reads a speaker "
-        "whose clips hardly vary clip by clip, reaches 83 % / 51 %) but drops RAVDESS -> EmoDB macro-F1 "
-        "from 0.56 to 0.40 (benchmarks/domain.py)",
+        "it lifts calm-only speakers called calm to 94 % (EmoDB 90 %; the default, which reads a speaker "
+        "whose clips hardly vary clip by clip, reaches 86 % / 51 %) but drops RAVDESS -> EmoDB macro-F1 "
+        "from 0.64 to 0.44 (benchmarks/domain.py)",
     )
     companion_channels: tuple[ChannelName, ...] = Field(
         default=("level",),

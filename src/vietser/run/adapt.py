@@ -13,7 +13,7 @@ labelled ones, each counted ``weight`` times. The router, rulebook and configura
 
 Measured (``python -m benchmarks.domain --adaptation``, ravdess3 → EmoDB,
 labelled clips of other EmoDB speakers counted ×80, 5 draws): macro-F1
-0.67 / 0.75 / 0.81 / 0.89 with 0 / 10 / 30 / 100 labelled clips; how ×80 was
+0.66 / 0.76 / 0.86 / 0.91 with 0 / 10 / 30 / 100 labelled clips; how ×80 was
 chosen: ``--weights``.
 """
 
