@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from vietser.acoustic.config import ModelKind
 from vietser.acoustic.models import PARAM_GRIDS
 from vietser.acoustic.search import simplest_within_noise
-from vietser.acoustic.config import ModelKind
 
 
 def test_a_grid_that_scores_alike_keeps_its_strongest_regularisation() -> None:

@@ -90,9 +90,11 @@ def simplest_within_noise(fold_scores: np.ndarray) -> int:
     """
     best = int(np.argmax(fold_scores.mean(axis=1)))
     n_splits = fold_scores.shape[1]
+    if n_splits < 2:  # one fold gives no standard error
+        return best
     for index in range(best):
         gap = fold_scores[best] - fold_scores[index]
-        if n_splits > 1 and gap.mean() <= gap.std(ddof=1) / np.sqrt(n_splits):
+        if gap.mean() <= gap.std(ddof=1) / np.sqrt(n_splits):
             return index
     return best
 
