@@ -66,7 +66,7 @@ def make_feature_frame(
     return pd.concat([meta, frame], axis=1)
 
 
-AROUSAL_COLUMNS = [*SPREAD_FEATURES[:4], "egemaps.loudness_sma3_amean", "prosody.speech_rate"]
+AROUSAL_COLUMNS = [*SPREAD_FEATURES[:4], "egemaps.loudness_sma3_amean", "prosody.jitter_local"]
 
 
 def train_rows(frame: pd.DataFrame) -> pd.DataFrame:

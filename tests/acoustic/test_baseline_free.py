@@ -23,8 +23,8 @@ from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
 
 CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
 # As pitch level between men and women, and level and spectrum between microphones: these cues differ
-# far more between speakers than with emotion; HNR and speech rate hardly differ between speakers (the
-# companion reads pitch, HNR and rate, see CHANNEL_ROBUST_GROUPS). Within a speaker all say as much.
+# far more between speakers than with emotion; HNR and jitter hardly differ between speakers (the
+# companion reads pitch, HNR and jitter, see VOICE_GROUPS). Within a speaker all say as much.
 OFFSET_STD = np.array([8.0, 8.0, 0.2, 12.0, 12.0, 0.2])
 
 

@@ -26,9 +26,10 @@ class ModelKind(str, Enum):
 class FeatureView(str, Enum):
     """The columns one acoustic model reads, named by the extracted feature sets they come from
     (:data:`VIEW_SETS`): one set, or ``both`` = eGeMAPS + prosody. emobase and ComParE are the wide
-    openSMILE sets, see :mod:`vietser.features.smile`. ``voice`` is eGeMAPS + prosody without the
-    columns a recording chain moves (:data:`vietser.features.catalog.CHANNEL_ROBUST_GROUPS`): what the
-    model for clips without a speaker baseline reads. An extracted set itself is a
+    openSMILE sets, see :mod:`vietser.features.smile`. ``voice`` is eGeMAPS + prosody limited to pitch,
+    voice quality and formants (:data:`vietser.features.catalog.VOICE_GROUPS`), whose absolute values
+    neither the recording chain nor the language and text move as they move loudness, spectral shape
+    and tempo: what the model for clips without a speaker baseline reads. An extracted set itself is a
     :data:`vietser.features.catalog.FeatureSetName`."""
 
     EGEMAPS = "egemaps"

@@ -16,7 +16,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from vietser.acoustic.config import VIEW_SETS, FeatureView, ModelKind, Normalisation
 from vietser.errors import ModelError
-from vietser.features.catalog import CHANNEL_ROBUST_GROUPS, SPREAD_PREFIX, Z_PREFIX, describe
+from vietser.features.catalog import VOICE_GROUPS, SPREAD_PREFIX, Z_PREFIX, describe
 
 # Small grids: a few hundred clips from a handful of speakers cannot support a
 # wide search without overfitting the folds. Each lists its strongest regularisation
@@ -45,7 +45,7 @@ def feature_columns(columns: Iterable[str], feature_set: FeatureView, normalisat
     wanted = tuple(f"{prefix}{name}." for name in VIEW_SETS[feature_set])
     selected = [column for column in columns if column.startswith(wanted)]
     if feature_set is FeatureView.VOICE:
-        selected = [column for column in selected if describe(column).group in CHANNEL_ROBUST_GROUPS]
+        selected = [column for column in selected if describe(column).group in VOICE_GROUPS]
     if not selected:
         raise ModelError(
             f"the features table has no columns starting with {' or '.join(repr(w) for w in wanted)}; "

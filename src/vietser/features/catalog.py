@@ -31,11 +31,14 @@ DEFAULT_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody", "emobase")
 EVIDENCE_SETS: tuple[FeatureSetName, ...] = ("egemaps", "prosody")
 # The descriptor groups a clip can be read by without a baseline of its speaker or channel. Loudness
 # follows the gain and the distance to the microphone, spectral shape (MFCCs, tilt, alpha ratio, flux)
-# the microphone, codec and room; pitch, timing, voice quality and formants are the voice's own. Read
-# absolutely, the first two carried RAVDESS's studio into every other corpus: a model on all eGeMAPS +
-# prosody columns of single clips called 0 % of EmoDB's calm clips calm and 2 of 22 ordinary Vietnamese
-# clips, on these groups alone 59 % and 13 of 22 (0.71 against 0.75 on held-out RAVDESS actors).
-CHANNEL_ROBUST_GROUPS: tuple[Group, ...] = ("pitch", "rate", "voice quality", "formant")
+# the microphone, codec and room; read absolutely, these carried RAVDESS's studio into every other
+# corpus (a model on all eGeMAPS + prosody columns of single clips called 0 % of EmoDB's calm clips calm
+# and 2 of 22 ordinary Vietnamese clips). Rate (tempo, segment timing, pauses) is an arousal cue against
+# the speaker's own tempo, but read absolutely it measures the language and the text: syllable rates
+# differ between languages (Pellegrino, Coupé & Marsico 2011) and between read and spontaneous speech,
+# and German read sentences ran 1.5 SD faster than RAVDESS's calm ones, so the model read EmoDB's calm
+# clips as panic. Pitch, voice quality and formants are the voice's own.
+VOICE_GROUPS: tuple[Group, ...] = ("pitch", "voice quality", "formant")
 Z_PREFIX = "z."
 # ``spread.<column>``: log standard deviation of a column over the speaker's own clips. Only
 # columns in dB or semitones, whose spread a recording gain leaves unchanged: arousal
