@@ -218,7 +218,7 @@ def split_view(
         frame,
         probabilities,
         profiles,
-        model.predict_proba,
+        model.predict_clip_proba,
         top_k=config.evidence_cues,
         min_clips_per_speaker=config.min_clips_per_speaker,
     )

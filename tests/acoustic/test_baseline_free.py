@@ -189,6 +189,26 @@ def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_
     assert called_calm > 0.8
 
 
+def test_the_clips_of_a_homogeneous_speaker_are_read_together(trained, new_speakers) -> None:  # noqa: ANN001
+    """Each clip of a calm-only speaker read on its own is doubtful; their speaker's mix, estimated
+    from all of them, makes each surer, and a speaker with a baseline that varies keeps the clip reading."""
+    calm = new_speakers[new_speakers["label"] == "calm"].drop(
+        columns=[c for c in new_speakers.columns if c.startswith(("z.", SPREAD_PREFIX))]
+    )
+    calm_only = pd.concat([calm, normalize_by_speaker(calm, AROUSAL_COLUMNS)], axis=1)
+    homogeneous = trained.homogeneity_.homogeneous(calm_only)
+    together, alone = trained.predict_proba(calm_only), trained.predict_clip_proba(calm_only)
+
+    assert homogeneous.mean() > 0.8
+    assert together[homogeneous, 0].mean() > alone[homogeneous, 0].mean() + 0.05
+    assert np.mean(together[homogeneous].argmax(axis=1) == 0) >= np.mean(alone[homogeneous].argmax(axis=1) == 0)
+    np.testing.assert_array_equal(together[~homogeneous], alone[~homogeneous])
+    np.testing.assert_array_equal(trained.predict_proba(new_speakers), trained.predict_clip_proba(new_speakers))
+    one_speaker = calm_only[calm_only["speaker"] == calm_only.loc[homogeneous, "speaker"].iloc[0]]
+    rows = np.flatnonzero((calm_only["speaker"] == one_speaker["speaker"].iloc[0]).to_numpy())
+    np.testing.assert_allclose(trained.predict_proba(one_speaker), together[rows])  # other speakers play no part
+
+
 def test_the_gate_reads_each_spread_column_once_when_views_repeat_them(training) -> None:  # noqa: ANN001
     spread = [c for c in training.columns if c.startswith(SPREAD_PREFIX)]
     once = HomogeneityGate.fit(training, spread)

@@ -9,7 +9,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from vietser.acoustic.domain import OutOfDomainDetector
-from vietser.acoustic.priors import adjust_to_priors, estimate_priors_em, parse_priors, temper
+from vietser.acoustic.priors import (
+    SPEAKER_MIX_PSEUDO_CLIPS,
+    adjust_to_priors,
+    adjust_to_speaker_mix,
+    estimate_priors_em,
+    parse_priors,
+    temper,
+)
 from vietser.errors import ConfigError, ModelError
 from vietser.labels import CLASSES
 
@@ -254,6 +261,42 @@ def test_em_reports_when_it_stops_before_converging() -> None:
 
     assert not estimate.converged
     assert estimate.iterations == 2
+
+
+def test_em_with_pseudo_rows_keeps_every_class_possible_on_a_few_rows() -> None:
+    leaning_calm = np.array([[0.7, 0.1, 0.2], [0.6, 0.1, 0.3], [0.8, 0.05, 0.15], [0.5, 0.2, 0.3]])
+
+    plain = estimate_priors_em(leaning_calm, TRAIN_PRIOR, max_iter=1000).priors
+    smoothed = estimate_priors_em(leaning_calm, TRAIN_PRIOR, pseudo_rows=3.0).priors
+
+    assert plain[0] > 0.95 and plain[1] < 0.01  # plain EM on 4 rows all but rules out angry
+    assert 0.5 < smoothed[0] < plain[0]
+    assert smoothed[1] > 0.05
+    np.testing.assert_allclose(
+        estimate_priors_em(leaning_calm, TRAIN_PRIOR, pseudo_rows=0.0).priors, estimate_priors_em(leaning_calm, TRAIN_PRIOR).priors
+    )
+    with pytest.raises(ValueError, match="pseudo_rows"):
+        estimate_priors_em(leaning_calm, TRAIN_PRIOR, pseudo_rows=-1.0)
+
+
+def test_a_speaker_whose_clips_lean_one_way_is_read_surer_and_other_rows_keep_their_reading() -> None:
+    calm_speaker = np.tile([0.6, 0.1, 0.3], (10, 1))
+    panic_speaker = np.tile([0.3, 0.1, 0.6], (10, 1))
+    unchosen = np.tile([0.6, 0.1, 0.3], (5, 1))
+    probabilities = np.vstack([calm_speaker, panic_speaker, unchosen])
+    speakers = np.array(["a"] * 10 + ["b"] * 10 + ["a"] * 5)
+    chosen = np.array([True] * 20 + [False] * 5)
+
+    adjusted = adjust_to_speaker_mix(probabilities, speakers, chosen, [1 / 3, 1 / 3, 1 / 3])
+
+    assert (adjusted[:10, 0] > 0.6).all() and (adjusted[10:20, 2] > 0.6).all()
+    assert (adjusted[:20].argmax(axis=1) == probabilities[:20].argmax(axis=1)).all()
+    np.testing.assert_array_equal(adjusted[20:], probabilities[20:])
+    one_clip = adjust_to_speaker_mix(probabilities[:1], speakers[:1], chosen[:1], [1 / 3, 1 / 3, 1 / 3])
+    assert one_clip[0, 0] - 0.6 < adjusted[0, 0] - 0.6  # one clip says less of its speaker than ten
+    assert SPEAKER_MIX_PSEUDO_CLIPS == len(CLASSES)
+    with pytest.raises(ValueError, match="one entry per row"):
+        adjust_to_speaker_mix(probabilities, speakers[:3], chosen, [1 / 3, 1 / 3, 1 / 3])
 
 
 @pytest.mark.parametrize(

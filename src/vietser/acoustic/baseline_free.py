@@ -82,8 +82,9 @@ class HomogeneityGate(BaseModel):
     clip it is calm, and the speaker model reads the second as the first (only 23-29 % of calm-only
     speakers called calm). A speaker whose spread score (the mean, over the spread columns, of the
     column standardised over the training speakers) falls below ``threshold`` is read clip by clip by
-    the companion instead. ``threshold`` lies halfway between the training speakers' mean score over
-    all of their clips (0) and over their calm clips alone.
+    the companion instead, and their clips are read together, by the speaker's class mix
+    (:func:`~vietser.acoustic.priors.adjust_to_speaker_mix`). ``threshold`` lies halfway between the
+    training speakers' mean score over all of their clips (0) and over their calm clips alone.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -17,9 +17,9 @@ from vietser.acoustic.baseline_free import HomogeneityGate, without_baseline
 from vietser.acoustic.compiled import softmax
 from vietser.acoustic.config import AcousticConfig
 from vietser.acoustic.ood import TrainingDomain
-from vietser.acoustic.priors import temper
+from vietser.acoustic.priors import adjust_to_speaker_mix, temper
 from vietser.errors import ModelError
-from vietser.features.normalize import CorpusStats, anchored_to_calm
+from vietser.features.normalize import SPEAKER_COLUMN, CorpusStats, anchored_to_calm
 from vietser.features.raw import raw_feature_columns
 from vietser.labels import CLASSES
 
@@ -43,8 +43,13 @@ class AcousticInference:
             raise ModelError("the acoustic model is not fitted")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities, shape (n, 3), columns in CLASSES order."""
+        """Probabilities, shape (n, 3), columns in CLASSES order (see :func:`predict_proba`)."""
         return predict_proba(self, X)
+
+    def predict_clip_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Each row's probabilities on its own, before a speaker's class mix weighs in (see
+        :func:`clip_probabilities`); what attributions explain."""
+        return clip_probabilities(self, X)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable class name per row."""
@@ -97,7 +102,25 @@ class DeployedModel(AcousticInference):
 
 
 def predict_proba(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:
-    """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order.
+    """Probabilities of ``model`` for every row of ``frame``, shape (n, 3), columns in CLASSES order:
+    :func:`clip_probabilities`, and for the clips of a speaker whose clips hardly vary (the
+    ``homogeneity_`` gate's speakers, read by the companion) adjusted to that speaker's class mix as
+    their clips together say it (:func:`~vietser.acoustic.priors.adjust_to_speaker_mix`).
+
+    Raises:
+        ModelError: the frame lacks some of the model's feature columns.
+    """
+    probabilities = clip_probabilities(model, frame)
+    gate, companion = model.homogeneity_, model.baseline_free_
+    if gate is None or companion is None or companion.domain_ is None or SPEAKER_COLUMN not in frame.columns:
+        return probabilities
+    speakers = frame[SPEAKER_COLUMN].astype(str).to_numpy()
+    return adjust_to_speaker_mix(probabilities, speakers, gate.homogeneous(frame), companion.domain_.class_prior)
+
+
+def clip_probabilities(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:
+    """Each row's probabilities on its own: by the speaker model, or by its companion for rows without a
+    baseline and rows of a speaker whose clips hardly vary.
 
     A row outside the training data (out-of-domain score above 1) is mixed towards the
     model's training prior, fully at a score of 3: it is never reported with high confidence.
