@@ -105,10 +105,10 @@ class AcousticConfig(BaseModel):
         default=(),
         description="with speaker normalisation, also train on copies of each training speaker read against "
         "subsets of their clips with these calm shares, e.g. [1.0, 0.8, 0.6, 0.25], so that a speaker's "
-        "baseline means the same whether they are calm in every clip or in few. Off by default: on RAVDESS "
-        "it lifts calm-only speakers called calm to 94 % (EmoDB 90 %; the default, which reads a speaker "
-        "whose clips hardly vary clip by clip, reaches 86 % / 51 %) but drops RAVDESS -> EmoDB macro-F1 "
-        "from 0.64 to 0.44 (benchmarks/domain.py)",
+        "baseline means the same whether they are calm in every clip or in few. Off by default: it calls 94 % of "
+        "calm-only RAVDESS speakers' clips calm (EmoDB 92 %; the default, which reads a speaker whose clips "
+        "hardly vary by the companion and as one speaker, 99 % / 94 %) and drops RAVDESS -> EmoDB macro-F1 "
+        "from 0.65 to 0.44 (benchmarks/domain.py)",
     )
     companion_channels: tuple[ChannelName, ...] = Field(
         default=("level",),

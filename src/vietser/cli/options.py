@@ -18,7 +18,7 @@ ModelOption = Annotated[
 ]
 FeatureSetOption = Annotated[
     Optional[str],
-    typer.Option("--feature-set", help="What the first model reads: both (eGeMAPS + prosody), voice (both without loudness and spectral shape), egemaps, prosody, emobase or compare."),
+    typer.Option("--feature-set", help="What the first model reads: both (eGeMAPS + prosody), voice (pitch, voice quality and formants: what reads clips without a speaker baseline), egemaps, prosody, emobase or compare."),
 ]
 LateFusionOption = Annotated[
     Optional[str],
