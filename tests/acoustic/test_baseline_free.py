@@ -172,13 +172,18 @@ def test_the_deployed_model_and_its_companion_decide_as_trained(trained, trainin
     np.testing.assert_array_equal(deployed.predict_proba(mixed), anchored.predict_proba(mixed))
 
 
-def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_is_not(
-    trained, new_speakers  # noqa: ANN001
-) -> None:
+@pytest.fixture(scope="module")
+def calm_only(new_speakers: pd.DataFrame) -> pd.DataFrame:
+    """The new speakers' calm clips alone, each speaker's baseline taken over those clips."""
     calm = new_speakers[new_speakers["label"] == "calm"].drop(
         columns=[c for c in new_speakers.columns if c.startswith(("z.", SPREAD_PREFIX))]
     )
-    calm_only = pd.concat([calm, normalize_by_speaker(calm, AROUSAL_COLUMNS)], axis=1)  # baseline: calm clips only
+    return pd.concat([calm, normalize_by_speaker(calm, AROUSAL_COLUMNS)], axis=1)
+
+
+def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_is_not(
+    trained, new_speakers, calm_only  # noqa: ANN001
+) -> None:
     gate = trained.homogeneity_
 
     assert gate is not None
@@ -189,13 +194,9 @@ def test_a_speaker_calm_in_every_clip_is_read_by_the_companion_and_a_varied_one_
     assert called_calm > 0.8
 
 
-def test_the_clips_of_a_homogeneous_speaker_are_read_together(trained, new_speakers) -> None:  # noqa: ANN001
+def test_the_clips_of_a_homogeneous_speaker_are_read_together(trained, new_speakers, calm_only) -> None:  # noqa: ANN001
     """Each clip of a calm-only speaker read on its own is doubtful; their speaker's mix, estimated
     from all of them, makes each surer, and a speaker with a baseline that varies keeps the clip reading."""
-    calm = new_speakers[new_speakers["label"] == "calm"].drop(
-        columns=[c for c in new_speakers.columns if c.startswith(("z.", SPREAD_PREFIX))]
-    )
-    calm_only = pd.concat([calm, normalize_by_speaker(calm, AROUSAL_COLUMNS)], axis=1)
     homogeneous = trained.homogeneity_.homogeneous(calm_only)
     together, alone = trained.predict_proba(calm_only), trained.predict_clip_proba(calm_only)
 

@@ -293,7 +293,7 @@ def test_a_speaker_whose_clips_lean_one_way_is_read_surer_and_other_rows_keep_th
     assert (adjusted[:20].argmax(axis=1) == probabilities[:20].argmax(axis=1)).all()
     np.testing.assert_array_equal(adjusted[20:], probabilities[20:])
     one_clip = adjust_to_speaker_mix(probabilities[:1], speakers[:1], chosen[:1], [1 / 3, 1 / 3, 1 / 3])
-    assert one_clip[0, 0] - 0.6 < adjusted[0, 0] - 0.6  # one clip says less of its speaker than ten
+    assert one_clip[0, 0] < adjusted[0, 0]  # one clip says less of its speaker than ten
     assert SPEAKER_MIX_PSEUDO_CLIPS == len(CLASSES)
     with pytest.raises(ValueError, match="one entry per row"):
         adjust_to_speaker_mix(probabilities, speakers[:3], chosen, [1 / 3, 1 / 3, 1 / 3])
