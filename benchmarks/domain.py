@@ -198,7 +198,8 @@ class Fitted:
             self.model.domain_ = None
 
     def proba(self, frame: pd.DataFrame, priors: TargetPriors = None) -> np.ndarray:
-        return with_priors(self.model, self.model.predict_proba(with_z(frame, self.spread, self.stats)), priors)
+        normalised = with_z(frame, self.spread, self.stats)
+        return with_priors(self.model, normalised, self.model.predict_proba(normalised), priors)
 
     def ood_share(self, frame: pd.DataFrame) -> float:
         return float(np.mean(self.model.ood_scores(with_z(frame, self.spread, self.stats)) > OOD_LIMIT))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from vietser.acoustic.inference import read_as_one
 from vietser.acoustic.priors import TargetPriors, adjust_to_priors, estimate_priors_em
 from vietser.decision import ClipEvidence, Decision, Route, reasoner_probabilities
 from vietser.evidence import ClassProfiles, build_evidence
@@ -213,7 +214,7 @@ def split_view(
     """The acoustic stage's account of ``frame``: probabilities (under ``priors`` when given), evidence,
     confidence, and each row's out-of-domain score as a column of the frame."""
     frame = frame.reset_index(drop=True).assign(**{OOD_COLUMN: model.ood_scores(frame)})
-    probabilities = with_priors(model, model.predict_proba(frame), priors)
+    probabilities = with_priors(model, frame, model.predict_proba(frame), priors)
     evidence = build_evidence(
         frame,
         probabilities,
@@ -226,14 +227,24 @@ def split_view(
     return SplitView(frame, probabilities, evidence, confidence)
 
 
-def with_priors(model: AcousticInference, probabilities: np.ndarray, priors: TargetPriors) -> np.ndarray:
-    """Posteriors under the deployment's class priors: given, or ``"auto"`` estimated from these clips
-    by EM (Saerens et al. 2002); unchanged for ``None`` or a model without a recorded training prior."""
+def with_priors(
+    model: AcousticInference, frame: pd.DataFrame, probabilities: np.ndarray, priors: TargetPriors
+) -> np.ndarray:
+    """Posteriors of ``frame``'s rows under the deployment's class priors: given, or ``"auto"``
+    estimated from these clips by EM (Saerens et al. 2002); unchanged for ``None`` or a model without a
+    recorded training prior. The clips of a speaker read as one keep their own speaker's class mix
+    (:func:`~vietser.acoustic.inference.read_as_one`): their clips say it better than a prior for the
+    whole deployment, which would otherwise count twice."""
     if priors is None or model.domain_ is None or len(probabilities) == 0:
         return probabilities
+    rest = ~read_as_one(model, frame)
+    if not rest.any():
+        return probabilities
     train_prior = np.asarray(model.domain_.class_prior)
-    target = estimate_priors_em(probabilities, train_prior).priors if isinstance(priors, str) else priors
-    return adjust_to_priors(probabilities, train_prior, target)
+    target = estimate_priors_em(probabilities[rest], train_prior).priors if isinstance(priors, str) else priors
+    adjusted = probabilities.copy()
+    adjusted[rest] = adjust_to_priors(probabilities[rest], train_prior, target)
+    return adjusted
 
 
 def make_reasoner(config: RunConfig, rulebook: Rulebook) -> Reasoner:

@@ -11,14 +11,15 @@ from sklearn.metrics import f1_score
 from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.baseline_free import HomogeneityGate, without_baseline
-from vietser.acoustic.inference import DeployedModel
+from vietser.acoustic.inference import DeployedModel, read_as_one
+from vietser.acoustic.priors import parse_priors
 from vietser.acoustic.persist import load_deployed_model
 from vietser.features.catalog import SPREAD_PREFIX
 from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
 from vietser.data.channel import copy_name
 from vietser.errors import ModelError, UntrustedModelError
 from vietser.labels import CLASSES
-from vietser.pipeline import OOD_LIMIT
+from vietser.pipeline import OOD_LIMIT, with_priors
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
 
 CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
@@ -208,6 +209,17 @@ def test_the_clips_of_a_homogeneous_speaker_are_read_together(trained, new_speak
     one_speaker = calm_only[calm_only["speaker"] == calm_only.loc[homogeneous, "speaker"].iloc[0]]
     rows = np.flatnonzero((calm_only["speaker"] == one_speaker["speaker"].iloc[0]).to_numpy())
     np.testing.assert_allclose(trained.predict_proba(one_speaker), together[rows])  # other speakers play no part
+
+
+def test_a_deployment_prior_leaves_a_speaker_read_as_one_to_their_own_mix(trained, new_speakers, calm_only) -> None:  # noqa: ANN001
+    frame = pd.concat([calm_only, new_speakers], ignore_index=True)
+    as_one = read_as_one(trained, frame)
+    before = trained.predict_proba(frame)
+    after = with_priors(trained, frame, before, parse_priors("calm=0.1,angry=0.45,panic=0.45"))
+
+    assert as_one[: len(calm_only)].mean() > 0.8 and not as_one[len(calm_only) :].any()
+    np.testing.assert_array_equal(after[as_one], before[as_one])
+    assert (after[~as_one, 0] < before[~as_one, 0]).all()
 
 
 def test_the_gate_reads_each_spread_column_once_when_views_repeat_them(training) -> None:  # noqa: ANN001

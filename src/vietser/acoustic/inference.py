@@ -111,11 +111,20 @@ def predict_proba(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:
         ModelError: the frame lacks some of the model's feature columns.
     """
     probabilities = clip_probabilities(model, frame)
-    gate, companion = model.homogeneity_, model.baseline_free_
-    if gate is None or companion is None or companion.domain_ is None or SPEAKER_COLUMN not in frame.columns:
+    as_one = read_as_one(model, frame)
+    if not as_one.any():
         return probabilities
     speakers = frame[SPEAKER_COLUMN].astype(str).to_numpy()
-    return adjust_to_speaker_mix(probabilities, speakers, gate.homogeneous(frame), companion.domain_.class_prior)
+    return adjust_to_speaker_mix(probabilities, speakers, as_one, model.baseline_free_.domain_.class_prior)
+
+
+def read_as_one(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:
+    """True for the rows :func:`predict_proba` adjusts to their own speaker's class mix: those of a
+    speaker whose clips hardly vary, where the model has the gate and a companion with a training prior."""
+    gate, companion = model.homogeneity_, model.baseline_free_
+    if gate is None or companion is None or companion.domain_ is None or SPEAKER_COLUMN not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return gate.homogeneous(frame)
 
 
 def clip_probabilities(model: AcousticInference, frame: pd.DataFrame) -> np.ndarray:
