@@ -16,7 +16,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from vietser.acoustic.config import VIEW_SETS, FeatureView, ModelKind, Normalisation
 from vietser.errors import ModelError
-from vietser.features.catalog import VOICE_GROUPS, SPREAD_PREFIX, Z_PREFIX, describe
+from vietser.features.catalog import SPREAD_PREFIX, VOICE_GROUPS, Z_PREFIX, describe
 
 # Small grids: a few hundred clips from a handful of speakers cannot support a
 # wide search without overfitting the folds. Each lists its strongest regularisation
