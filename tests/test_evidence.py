@@ -111,6 +111,17 @@ def test_cue_text_states_value_unit_sign_and_class(profiles: ClassProfiles) -> N
     )
 
 
+def test_a_clip_read_with_the_other_clips_of_its_speaker_says_so(profiles: ClassProfiles) -> None:
+    clips = pd.concat([planted_clip(rate=2.0), planted_clip(rate=2.0)], ignore_index=True)
+    probabilities = np.array([[0.1, 0.3, 0.6], [0.1, 0.3, 0.6]])
+
+    together, alone = build_evidence(clips, probabilities, profiles, min_clips_per_speaker=1, read_as_one=np.array([True, False]))
+
+    assert "read together, by the speaker's class mix" in cue_for(together, RATE).text_en
+    assert "đọc chung" in cue_for(together, RATE).text_vi
+    assert "read together" not in cue_for(alone, RATE).text_en
+
+
 def test_negative_z_is_written_with_its_sign(profiles: ClassProfiles) -> None:
     [evidence] = build_evidence(planted_clip(loudness=-1.5), np.array([[0.8, 0.1, 0.1]]), profiles)
     cue = cue_for(evidence, LOUDNESS)

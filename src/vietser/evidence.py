@@ -36,6 +36,12 @@ PredictProba = Callable[[pd.DataFrame], np.ndarray]
 NEAR_BASELINE_Z = 0.5
 # What a z-score was measured against, in English and Vietnamese.
 SPEAKER_BASELINE = ("this speaker's baseline", "mức thường của người nói")
+# A speaker whose clips hardly vary: the clip was decided with the others of its speaker
+# (vietser.acoustic.inference.read_as_one).
+READ_AS_ONE_BASELINE = (
+    "this speaker's baseline (their clips hardly vary: read together, by the speaker's class mix)",
+    "mức thường của người nói (các mẫu của người này ít thay đổi: được đọc chung, theo tỉ lệ các lớp của người nói)",
+)
 REFERENCE_BASELINE = (
     "the reference recordings given for this speaker or channel, as calm speech",
     "các bản ghi tham chiếu của người nói hoặc kênh này, coi là giọng bình tĩnh",
@@ -164,6 +170,7 @@ def build_evidence(
     predict_proba: PredictProba | None = None,
     top_k: int = 5,
     min_clips_per_speaker: int = 5,
+    read_as_one: np.ndarray | None = None,
 ) -> list[ClipEvidence]:
     """Evidence for every clip of ``frame``: all raw and z values, and its ``top_k`` strongest cues.
 
@@ -177,6 +184,8 @@ def build_evidence(
         min_clips_per_speaker: as in normalisation; clips of speakers with fewer
             (or no speaker id) were z-scored against corpus statistics, and their
             text says so.
+        read_as_one: True for rows decided together with the other clips of their speaker
+            (:func:`~vietser.acoustic.inference.read_as_one`); their text says so.
 
     ``values`` and ``z`` are keyed by raw column name and omit missing (NaN) values.
     """
@@ -204,11 +213,20 @@ def build_evidence(
         if REFERENCE_COLUMN in frame.columns
         else np.zeros(len(frame), dtype=bool)
     )
+    together = np.zeros(len(frame), dtype=bool) if read_as_one is None else np.asarray(read_as_one, dtype=bool)
     evidence = []
     for i, clip_id in enumerate(frame["clip_id"].astype(str)):
         values = _finite_items(raw, raw_values[i])
         z = _finite_items(zcols, z_values[i])
-        baseline = REFERENCE_BASELINE if against_reference[i] else SPEAKER_BASELINE if own_baseline[i] else CORPUS_BASELINE
+        baseline = (
+            REFERENCE_BASELINE
+            if against_reference[i]
+            else READ_AS_ONE_BASELINE
+            if together[i]
+            else SPEAKER_BASELINE
+            if own_baseline[i]
+            else CORPUS_BASELINE
+        )
         cues = _rank_cues(concepts, values, z, attribution[i], profiles, top_k, baseline)
         evidence.append(ClipEvidence(clip_id=clip_id, values=values, z=z, cues=cues))
     return evidence

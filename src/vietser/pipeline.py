@@ -222,6 +222,7 @@ def split_view(
         model.predict_clip_proba,
         top_k=config.evidence_cues,
         min_clips_per_speaker=config.min_clips_per_speaker,
+        read_as_one=read_as_one(model, frame),
     )
     confidence = confidence_scores(probabilities, "max_prob" if config.confidence_score == "conformal" else config.confidence_score)
     return SplitView(frame, probabilities, evidence, confidence)

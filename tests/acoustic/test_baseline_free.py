@@ -12,14 +12,16 @@ from tests.acoustic.frames import AROUSAL_COLUMNS, arousal_corpus
 from vietser.acoustic import AcousticConfig, AcousticModel, load_model, save_model
 from vietser.acoustic.baseline_free import HomogeneityGate, without_baseline
 from vietser.acoustic.inference import DeployedModel, read_as_one
-from vietser.acoustic.priors import parse_priors
 from vietser.acoustic.persist import load_deployed_model
-from vietser.features.catalog import SPREAD_PREFIX
-from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
+from vietser.acoustic.priors import parse_priors
+from vietser.config import RunConfig
 from vietser.data.channel import copy_name
 from vietser.errors import ModelError, UntrustedModelError
+from vietser.evidence import fit_class_profiles
+from vietser.features.catalog import SPREAD_PREFIX
+from vietser.features.normalize import CorpusStats, normalize_by_speaker, reference_stats
 from vietser.labels import CLASSES
-from vietser.pipeline import OOD_LIMIT, with_priors
+from vietser.pipeline import OOD_LIMIT, split_view, with_priors
 from vietser.run.dir import BASELINE_FREE_MODEL_DIR, SIDECAR_FILE
 
 CONFIG = AcousticConfig(feature_set="both", late_fusion=(), measure_calibration=False, cv_folds=3)
@@ -209,6 +211,16 @@ def test_the_clips_of_a_homogeneous_speaker_are_read_together(trained, new_speak
     one_speaker = calm_only[calm_only["speaker"] == calm_only.loc[homogeneous, "speaker"].iloc[0]]
     rows = np.flatnonzero((calm_only["speaker"] == one_speaker["speaker"].iloc[0]).to_numpy())
     np.testing.assert_allclose(trained.predict_proba(one_speaker), together[rows])  # other speakers play no part
+
+
+def test_the_evidence_of_a_speaker_read_as_one_says_so(trained, training, new_speakers, calm_only) -> None:  # noqa: ANN001
+    frame = pd.concat([calm_only, new_speakers], ignore_index=True)
+    view = split_view(trained, fit_class_profiles(training), frame, RunConfig())
+    as_one = read_as_one(trained, frame)
+
+    texts = [" ".join(cue.text_en for cue in evidence.cues) for evidence in view.evidence]
+    assert as_one.any() and all(cues for cues in texts)
+    assert all(("read together" in text) == together for text, together in zip(texts, as_one))
 
 
 def test_a_deployment_prior_leaves_a_speaker_read_as_one_to_their_own_mix(trained, new_speakers, calm_only) -> None:  # noqa: ANN001
