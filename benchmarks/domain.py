@@ -24,6 +24,8 @@ and the eGeMAPS + linear-SVM baseline.
   deliver them;
 - calm-only speakers: the test speakers given only their calm clips
   (ravdess3 folds; EmoDB speakers with a ravdess3 model): share called calm;
+  and given only their angry, or only their panic, clips: share called that
+  class, and share called calm;
 - vi-speech: 22 real Vietnamese clips of ordinary speech (no emotion labels),
   each its own speaker (corpus fallback, as ``vietser predict`` does by
   default), with a call-centre prior, and read against the other 21 clips as
@@ -233,6 +235,14 @@ def calm_share(probabilities: np.ndarray) -> float:
     return float((probabilities.argmax(axis=1) == CLASSES.index("calm")).mean())
 
 
+def one_class_row(by_class: dict[str, np.ndarray]) -> str:
+    """Speakers given only their angry, or only their panic, clips: share called that class, and share
+    called calm (the miss an emergency line cannot afford)."""
+    own = [float((by_class[name].argmax(axis=1) == CLASSES.index(name)).mean()) for name in ("angry", "panic")]
+    missed = [calm_share(by_class[name]) for name in ("angry", "panic")]
+    return f"{own[0]:.0%} / {own[1]:.0%}; calm {missed[0]:.0%} / {missed[1]:.0%}"
+
+
 def fold(
     system: System, ravdess: pd.DataFrame, copies: Copies, vi: pd.DataFrame, test: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -246,6 +256,8 @@ def fold(
         "within": fitted.proba(held),
         "phone": fitted.proba(copies.phone[is_test]),
         "calm": fitted.proba(held[held["label"] == "calm"]),
+        "angry_only": fitted.proba(held[held["label"] == "angry"]),
+        "panic_only": fitted.proba(held[held["label"] == "panic"]),
         "single": fitted.proba(held.assign(speaker="")),
         "single_phone": fitted.proba(copies.phone[is_test].assign(speaker="")),
         "single_level": fitted.proba(copies.level[is_test].assign(speaker="")),
@@ -309,6 +321,12 @@ def measure(system: System, data: dict[str, pd.DataFrame], n_folds: int, jobs: i
         "calm-only speakers, ravdess3 (called calm)": f"{calm_share(np.vstack(pooled['calm'])):.0%}",
         "calm-only speakers, EmoDB (called calm)": f"{calm_share(on_ravdess.proba(emodb[emodb['label'] == 'calm'])):.0%}",
         "calm-only speakers, ravdess3, `--priors calm=0.9,…`": f"{calm_share(np.vstack(pooled['calm_prior'])):.0%}",
+        "angry-only / panic-only speakers, ravdess3 (called their class; called calm)": one_class_row(
+            {name: np.vstack(pooled[f"{name}_only"]) for name in ("angry", "panic")}
+        ),
+        "angry-only / panic-only speakers, EmoDB (called their class; called calm)": one_class_row(
+            {name: on_ravdess.proba(emodb[emodb["label"] == name]) for name in ("angry", "panic")}
+        ),
         "vi-speech, plain predict (called calm; max P(angry/panic))": vi_row(on_ravdess.proba(single)),
         "vi-speech, plain predict by each fold's model (called calm, min–max)": (
             f"{min(fold_calm)}–{max(fold_calm)} of {len(vi)}"
